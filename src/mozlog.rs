@@ -1,0 +1,584 @@
+//! mozlog records: line framing and JSON encoding of what the child prints.
+//!
+//! Pure logic, no I/O: the event loop hands in bytes as they are read and
+//! gets whole records appended to its output buffer. Memory stays bounded:
+//! a line longer than one record is emitted in pieces as it arrives, never
+//! buffered whole.
+
+use std::io::Write as _;
+
+/// Docker and containerd split log lines longer than 16 KiB; a record never
+/// exceeds this, including its newline.
+pub const MAX_RECORD: usize = 16 * 1024;
+
+/// Room kept for `","partial_id":"...","partial_ordinal":N,"partial_last":false}}\n`.
+const PARTIAL_SUFFIX_ROOM: usize = 112;
+
+/// Keys of the mozlog envelope; a line made only of these (with an integer
+/// Timestamp) is already a record and passes through unchanged.
+const ENVELOPE: &[&str] = &[
+    "Timestamp",
+    "Type",
+    "Logger",
+    "Hostname",
+    "EnvVersion",
+    "Severity",
+    "Pid",
+    "Fields",
+];
+
+/// The parts of a record that do not change from line to line.
+pub struct Envelope {
+    pub kind: &'static str,
+    pub logger: String,
+    pub hostname: String,
+    pub severity: u8,
+    pub pid: u32,
+}
+
+impl Envelope {
+    /// `,"Type":...,"Fields":{"msg":"` : everything between the timestamp and
+    /// the message. Logger and Hostname are cut to 255 bytes so the envelope
+    /// always leaves room for the message.
+    fn middle(&self) -> Vec<u8> {
+        let mut m = Vec::with_capacity(128);
+        m.extend_from_slice(b",\"Type\":\"");
+        escape_limited(self.kind.as_bytes(), 255, true, &mut m);
+        m.extend_from_slice(b"\",\"Logger\":\"");
+        escape_limited(self.logger.as_bytes(), 255, true, &mut m);
+        m.extend_from_slice(b"\",\"Hostname\":\"");
+        escape_limited(self.hostname.as_bytes(), 255, true, &mut m);
+        let _ = write!(
+            m,
+            "\",\"EnvVersion\":\"2.0\",\"Severity\":{},\"Pid\":{},\"Fields\":{{\"msg\":\"",
+            self.severity, self.pid
+        );
+        m
+    }
+}
+
+/// Turns one stream of bytes (the child's stdout or stderr) into records.
+pub struct Framer {
+    middle: Vec<u8>,
+    kind: &'static str,
+    limit: usize,
+    /// The start of a line that has no newline yet; never more than `limit`.
+    pending: Vec<u8>,
+    /// Set while a long line is being emitted in pieces: (id, next ordinal).
+    partial: Option<(u64, u32)>,
+    next_partial_id: u64,
+    pid: u32,
+}
+
+impl Framer {
+    pub fn new(envelope: &Envelope, limit: usize) -> Framer {
+        let middle = envelope.middle();
+        // Every record must have room for some text after its envelope.
+        let floor = (middle.len() + 32 + PARTIAL_SUFFIX_ROOM + 64).min(MAX_RECORD);
+        Framer {
+            middle,
+            kind: envelope.kind,
+            limit: limit.clamp(floor.max(256), MAX_RECORD),
+            pending: Vec::with_capacity(limit),
+            partial: None,
+            next_partial_id: 1,
+            pid: envelope.pid,
+        }
+    }
+
+    /// Feed bytes read at `ts` (ns since the epoch); append records to `out`.
+    pub fn push(&mut self, mut data: &[u8], ts: u64, out: &mut Vec<u8>) {
+        while let Some(pos) = find_newline(data) {
+            let line = &data[..pos];
+            if self.pending.is_empty() {
+                self.emit_line(line, ts, out);
+            } else {
+                let mut pending = std::mem::take(&mut self.pending);
+                pending.extend_from_slice(line);
+                self.emit_line(&pending, ts, out);
+                pending.clear();
+                self.pending = pending;
+            }
+            data = &data[pos + 1..];
+        }
+        self.pending.extend_from_slice(data);
+        // Bounded memory: emit the head of an over-long line as pieces now.
+        while self.pending.len() >= self.limit {
+            let mut pending = std::mem::take(&mut self.pending);
+            // Hold back a trailing '\r': it may be the one to strip.
+            let usable = pending.len() - usize::from(pending.last() == Some(&b'\r'));
+            let used = self.emit_piece(&pending[..usable], ts, false, false, out);
+            pending.drain(..used);
+            self.pending = pending;
+            if used == 0 {
+                break;
+            }
+        }
+    }
+
+    /// End of stream: a last line without newline is still a line.
+    pub fn finish(&mut self, ts: u64, out: &mut Vec<u8>) {
+        if !self.pending.is_empty() || self.partial.is_some() {
+            let pending = std::mem::take(&mut self.pending);
+            self.emit_line(&pending, ts, out);
+        }
+    }
+
+    fn emit_line(&mut self, line: &[u8], ts: u64, out: &mut Vec<u8>) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if self.partial.is_none() {
+            if is_mozlog_record(line) && line.len() < self.limit {
+                out.extend_from_slice(line);
+                out.push(b'\n');
+                return;
+            }
+            // The common case: the whole line fits in one record.
+            let start = out.len();
+            write_head(ts, &self.middle, out);
+            let budget = self.limit.saturating_sub(out.len() - start + 4);
+            let (used, _) = escape_limited(line, budget, true, out);
+            if used == line.len() {
+                out.extend_from_slice(b"\"}}\n");
+                return;
+            }
+            out.truncate(start);
+        }
+        let mut rest = line;
+        loop {
+            let used = self.emit_piece(rest, ts, true, true, out);
+            rest = &rest[used..];
+            // The limit leaves room for at least one character, so every
+            // piece makes progress; the check keeps a bug from looping.
+            if self.partial.is_none() || used == 0 {
+                self.partial = None;
+                break;
+            }
+        }
+    }
+
+    /// Emit one record holding as much of `data` as fits, marked as part of
+    /// a split line. `at_end`: `data` ends the line (so an incomplete UTF-8
+    /// sequence at its end is invalid, not "more to come"). Returns the
+    /// number of bytes of `data` used; clears `partial` after the last piece.
+    fn emit_piece(
+        &mut self,
+        data: &[u8],
+        ts: u64,
+        at_end: bool,
+        may_close: bool,
+        out: &mut Vec<u8>,
+    ) -> usize {
+        let (id, ordinal) = match self.partial {
+            Some(p) => p,
+            None => {
+                let id = self.next_partial_id;
+                self.next_partial_id += 1;
+                (id, 1)
+            }
+        };
+        let start = out.len();
+        write_head(ts, &self.middle, out);
+        let budget = self
+            .limit
+            .saturating_sub(out.len() - start + PARTIAL_SUFFIX_ROOM);
+        let (used, _) = escape_limited(data, budget, at_end, out);
+        let last = may_close && used == data.len();
+        let _ = write!(
+            out,
+            "\",\"partial_id\":\"{}-{}-{}\",\"partial_ordinal\":{},\"partial_last\":{}}}}}\n",
+            self.pid, self.kind, id, ordinal, last
+        );
+        debug_assert!(out.len() - start <= self.limit);
+        self.partial = if last { None } else { Some((id, ordinal + 1)) };
+        used
+    }
+}
+
+fn write_head(ts: u64, middle: &[u8], out: &mut Vec<u8>) {
+    out.extend_from_slice(b"{\"Timestamp\":");
+    push_u64(ts, out);
+    out.extend_from_slice(middle);
+}
+
+pub fn push_u64(mut n: u64, out: &mut Vec<u8>) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
+}
+
+fn find_newline(data: &[u8]) -> Option<usize> {
+    data.iter().position(|&b| b == b'\n')
+}
+
+#[inline]
+fn needs_escape(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
+/// Escape all of `input` (no size limit).
+pub fn escape_all(input: &[u8], out: &mut Vec<u8>) {
+    escape_limited(input, usize::MAX, true, out);
+}
+
+/// JSON-escape `input` into `out`, writing at most `budget` bytes.
+/// Invalid UTF-8 becomes U+FFFD (one per invalid sequence, as
+/// `String::from_utf8_lossy` does, so no lone surrogate can appear); control
+/// bytes become `\n`, `\t`, ... or `\u00XX`. Stops before a character that
+/// would not fit, or (when `!at_end`) before an incomplete sequence at the
+/// end. Returns (bytes of input used, bytes written).
+pub fn escape_limited(
+    input: &[u8],
+    budget: usize,
+    at_end: bool,
+    out: &mut Vec<u8>,
+) -> (usize, usize) {
+    let start_len = out.len();
+    let mut pos = 0;
+    while pos < input.len() {
+        let left = budget - (out.len() - start_len);
+        let rest = &input[pos..];
+        let (valid, bad) = match std::str::from_utf8(rest) {
+            Ok(_) => (rest.len(), None),
+            Err(e) => (e.valid_up_to(), Some(e.error_len())),
+        };
+        let used = escape_valid(&rest[..valid], left, out);
+        pos += used;
+        if used < valid {
+            break;
+        }
+        match bad {
+            None => break,
+            Some(None) if !at_end => break,
+            Some(len) => {
+                let left = budget - (out.len() - start_len);
+                if left < 3 {
+                    break;
+                }
+                out.extend_from_slice("\u{FFFD}".as_bytes());
+                pos += len.unwrap_or(rest.len() - valid);
+            }
+        }
+    }
+    (pos, out.len() - start_len)
+}
+
+/// Escape valid UTF-8, within `budget` output bytes; returns input bytes used.
+fn escape_valid(s: &[u8], budget: usize, out: &mut Vec<u8>) -> usize {
+    let mut written = 0;
+    let mut i = 0;
+    while i < s.len() {
+        let run = s[i..]
+            .iter()
+            .position(|&b| needs_escape(b))
+            .unwrap_or(s.len() - i);
+        if run > 0 {
+            let room = budget - written;
+            if run > room {
+                // Cut at a character boundary: continuation bytes are 10xxxxxx.
+                let mut cut = room;
+                while cut > 0 && (s[i + cut] & 0xC0) == 0x80 {
+                    cut -= 1;
+                }
+                out.extend_from_slice(&s[i..i + cut]);
+                return i + cut;
+            }
+            out.extend_from_slice(&s[i..i + run]);
+            written += run;
+            i += run;
+            if i == s.len() {
+                break;
+            }
+        }
+        let b = s[i];
+        let esc: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            _ => b"",
+        };
+        let need = if esc.is_empty() { 6 } else { esc.len() };
+        if need > budget - written {
+            return i;
+        }
+        if esc.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(&[
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[(b >> 4) as usize],
+                HEX[(b & 15) as usize],
+            ]);
+        } else {
+            out.extend_from_slice(esc);
+        }
+        written += need;
+        i += 1;
+    }
+    s.len()
+}
+
+/// Is this line already a schema-valid mozlog record? Only objects made of
+/// envelope keys with an integer Timestamp qualify; anything else, JSON or
+/// not, becomes a `msg` string.
+pub fn is_mozlog_record(line: &[u8]) -> bool {
+    if line.first() != Some(&b'{') || line.last() != Some(&b'}') {
+        return false;
+    }
+    let Ok(serde_json::Value::Object(map)) = serde_json::from_slice::<serde_json::Value>(line)
+    else {
+        return false;
+    };
+    if !map.get("Timestamp").is_some_and(|t| t.is_u64())
+        || !map.keys().all(|k| ENVELOPE.contains(&k.as_str()))
+    {
+        return false;
+    }
+    if !(map.contains_key("Type") || map.contains_key("Logger") || map.contains_key("Fields")) {
+        return false;
+    }
+    let string_or_absent = |k: &str| map.get(k).is_none_or(|v| v.is_string());
+    let int_in = |k: &str, max: u64| {
+        map.get(k)
+            .is_none_or(|v| v.as_u64().is_some_and(|n| n <= max))
+    };
+    string_or_absent("Type")
+        && string_or_absent("Logger")
+        && string_or_absent("Hostname")
+        && map
+            .get("EnvVersion")
+            .is_none_or(|v| v.as_str().is_some_and(valid_env_version))
+        && int_in("Severity", 7)
+        && int_in("Pid", u64::MAX)
+        && map.get("Fields").is_none_or(valid_fields)
+}
+
+fn valid_env_version(v: &str) -> bool {
+    let parts: Vec<&str> = v.split('.').collect();
+    parts.len() <= 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Fields: an object with at least one key, each value a scalar, a
+/// non-empty array of one scalar type, or an object with a `value`.
+fn valid_fields(v: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    let scalar = |v: &Value| matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_));
+    let array = |v: &Value| match v {
+        Value::Array(a) if !a.is_empty() => {
+            a.iter().all(|x| x.is_string())
+                || a.iter().all(|x| x.is_number())
+                || a.iter().all(|x| x.is_boolean())
+        }
+        _ => false,
+    };
+    let Value::Object(fields) = v else {
+        return false;
+    };
+    !fields.is_empty()
+        && fields.values().all(|f| {
+            scalar(f)
+                || array(f)
+                || match f {
+                    Value::Object(o) => {
+                        o.get("value").is_some_and(|x| scalar(x) || array(x))
+                            && o.get("representation").is_none_or(|r| r.is_string())
+                    }
+                    _ => false,
+                }
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    fn envelope() -> Envelope {
+        Envelope {
+            kind: "stdout",
+            logger: "app".into(),
+            hostname: "web-1".into(),
+            severity: 6,
+            pid: 7,
+        }
+    }
+
+    fn records(chunks: &[&[u8]], limit: usize) -> Vec<Value> {
+        let mut f = Framer::new(&envelope(), limit);
+        let mut out = Vec::new();
+        for c in chunks {
+            f.push(c, 1795346849916119552, &mut out);
+        }
+        f.finish(1795346849916119553, &mut out);
+        let text = String::from_utf8(out).expect("output is UTF-8");
+        text.lines()
+            .map(|l| {
+                assert!(l.len() < limit, "record of {} bytes", l.len() + 1);
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))
+            })
+            .collect()
+    }
+
+    fn msgs(chunks: &[&[u8]]) -> Vec<String> {
+        records(chunks, MAX_RECORD)
+            .iter()
+            .map(|r| r["Fields"]["msg"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn envelope_fields() {
+        let r = &records(&[b"hello\n"], MAX_RECORD)[0];
+        assert_eq!(r["Timestamp"], 1795346849916119552u64);
+        assert_eq!(r["Type"], "stdout");
+        assert_eq!(r["Logger"], "app");
+        assert_eq!(r["Hostname"], "web-1");
+        assert_eq!(r["EnvVersion"], "2.0");
+        assert_eq!(r["Severity"], 6);
+        assert_eq!(r["Pid"], 7);
+        assert_eq!(r["Fields"]["msg"], "hello");
+    }
+
+    #[test]
+    fn line_rules_table() {
+        let cases: &[(&[&[u8]], &[&str])] = &[
+            (&[b"\n\n"], &["", ""]),
+            (&[b"a\r\n"], &["a"]),
+            (&[b"a\r\r\n"], &["a\r"]),
+            (&[b"tab\there\n"], &["tab\there"]),
+            (&[b"nul\0esc\x1b[0m\n"], &["nul\u{0}esc\u{1b}[0m"]),
+            (&[b"bad \xff\xfe utf8\n"], &["bad \u{FFFD}\u{FFFD} utf8"]),
+            (&[b"cut \xe2\x82\n"], &["cut \u{FFFD}"]),
+            (&[b"no newline"], &["no newline"]),
+            (
+                &[b"sp", b"lit\nacross", b" reads\n"],
+                &["split", "across reads"],
+            ),
+            (&[b"euro \xe2", b"\x82\xac\n"], &["euro \u{20ac}"]),
+            (&[b"{\"a\":1}\n"], &["{\"a\":1}"]),
+            (&[b"quote \" back \\ slash\n"], &["quote \" back \\ slash"]),
+            (
+                &[b"\xed\xa0\x80 surrogate\n"],
+                &["\u{FFFD}\u{FFFD}\u{FFFD} surrogate"],
+            ),
+        ];
+        for (chunks, want) in cases {
+            assert_eq!(msgs(chunks), *want, "{chunks:?}");
+        }
+    }
+
+    #[test]
+    fn mozlog_lines_pass_through() {
+        let line = br#"{"Timestamp":1,"Type":"app.event","Logger":"x","Severity":4,"Fields":{"msg":"m","n":[1,2]}}"#;
+        let mut input = line.to_vec();
+        input.push(b'\n');
+        let mut f = Framer::new(&envelope(), MAX_RECORD);
+        let mut out = Vec::new();
+        f.push(&input, 5, &mut out);
+        assert_eq!(out, input);
+        for not_record in [
+            &br#"{"Timestamp":"1","Type":"x"}"#[..],
+            br#"{"Timestamp":1,"Type":"x","extra":1}"#,
+            br#"{"Timestamp":1,"Type":"x","Severity":9}"#,
+            br#"{"Timestamp":1,"Type":"x","Fields":{}}"#,
+            br#"{"Timestamp":1,"Type":"x","Fields":{"a":[]}}"#,
+            br#"{"Timestamp":1,"Type":"x","Fields":{"a":{"b":1}}}"#,
+            br#"{"Timestamp":-1,"Type":"x"}"#,
+            br#"{"Timestamp":1}"#,
+            b"[1]",
+        ] {
+            assert!(
+                !is_mozlog_record(not_record),
+                "{}",
+                String::from_utf8_lossy(not_record)
+            );
+        }
+    }
+
+    fn joined(records: &[Value]) -> (String, usize) {
+        let mut text = String::new();
+        let mut pieces = 0;
+        for (i, r) in records.iter().enumerate() {
+            let fields = &r["Fields"];
+            text.push_str(fields["msg"].as_str().unwrap());
+            if fields.get("partial_id").is_some() {
+                pieces += 1;
+                assert_eq!(fields["partial_ordinal"], (i + 1) as u64);
+                assert_eq!(fields["partial_last"], i + 1 == records.len());
+                assert_eq!(fields["partial_id"], records[0]["Fields"]["partial_id"]);
+            }
+        }
+        (text, pieces)
+    }
+
+    #[test]
+    fn long_lines_split_at_character_boundaries() {
+        // 4-byte characters across every possible cut position.
+        for shift in 0..4 {
+            let mut line = "x".repeat(shift);
+            while line.len() < 40_000 {
+                line.push('\u{1F600}');
+            }
+            let mut input = line.clone().into_bytes();
+            input.push(b'\n');
+            let recs = records(&[&input], MAX_RECORD);
+            assert!(recs.len() >= 3);
+            let (text, pieces) = joined(&recs);
+            assert_eq!(text, line);
+            assert_eq!(pieces, recs.len());
+        }
+    }
+
+    #[test]
+    fn escapes_count_towards_the_limit() {
+        let line = vec![0u8; 20_000];
+        let mut input = line.clone();
+        input.push(b'\n');
+        let recs = records(&[&input], MAX_RECORD);
+        let (text, _) = joined(&recs);
+        assert_eq!(text.len(), 20_000);
+        assert!(text.bytes().all(|b| b == 0));
+    }
+
+    #[test]
+    fn memory_stays_bounded_on_endless_line() {
+        let mut f = Framer::new(&envelope(), MAX_RECORD);
+        let chunk = vec![b'a'; 65536];
+        let mut out = Vec::new();
+        for _ in 0..160 {
+            f.push(&chunk, 1, &mut out);
+            assert!(f.pending.len() < MAX_RECORD);
+            out.clear();
+        }
+        f.push(b"\n", 1, &mut out);
+        let last: Value =
+            serde_json::from_slice(out.split(|b| *b == b'\n').next().unwrap()).unwrap();
+        assert_eq!(last["Fields"]["partial_last"], true);
+    }
+
+    #[test]
+    fn small_limits_hold() {
+        for limit in [256, 300, 1000] {
+            let line = "é\u{0}\"".repeat(500);
+            let input = format!("{line}\n");
+            let recs = records(&[input.as_bytes()], limit);
+            assert_eq!(joined(&recs).0, line);
+        }
+    }
+}

@@ -1,0 +1,358 @@
+//! The restrictions as the kernel reports them: `/proc/<pid>/status` read
+//! back, compared with the plan (verification), and printed (`--debug`,
+//! `inspect`, `check`).
+//!
+//! The report is a flat map so that the same keys serve `inspect --json`
+//! and the mozlog record's Fields (which allow only scalars and non-empty
+//! arrays): sets are comma-separated strings, empty when empty.
+
+use crate::caps;
+use crate::plan::{Expected, Plan};
+use serde_json::{Map, Value};
+
+/// `/proc/<pid>/status` as key/value pairs.
+pub struct Status {
+    fields: Vec<(String, String)>,
+}
+
+impl Status {
+    pub fn read(pid: &str) -> Result<Status, String> {
+        let path = format!("/proc/{pid}/status");
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
+        Ok(Status::parse(&text))
+    }
+
+    pub fn parse(text: &str) -> Status {
+        Status {
+            fields: text
+                .lines()
+                .filter_map(|l| l.split_once(':'))
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                .collect(),
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A capability set (hex).
+    pub fn cap(&self, key: &str) -> u64 {
+        self.get(key)
+            .and_then(|v| u64::from_str_radix(v, 16).ok())
+            .unwrap_or(0)
+    }
+
+    /// A whitespace-separated list of numbers (Uid, Gid, Groups).
+    pub fn list(&self, key: &str) -> Vec<u32> {
+        self.get(key)
+            .map(|v| {
+                v.split_whitespace()
+                    .filter_map(|n| n.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn number(&self, key: &str) -> u32 {
+        self.get(key).and_then(|v| v.parse().ok()).unwrap_or(0)
+    }
+}
+
+/// Every field where the kernel disagrees with the plan, as
+/// "Field: expected X, kernel reports Y".
+pub fn verify(expect: &Expected, st: &Status) -> Vec<String> {
+    let mut diffs = Vec::new();
+    let caps = [
+        ("CapInh", expect.cap_inh),
+        ("CapPrm", expect.cap_prm),
+        ("CapEff", expect.cap_eff),
+        ("CapBnd", expect.cap_bnd),
+        ("CapAmb", expect.cap_amb),
+    ];
+    for (key, want) in caps {
+        if let Some(want) = want {
+            let got = st.cap(key);
+            if got != want {
+                diffs.push(format!(
+                    "{key}: expected {want:016x}, kernel reports {got:016x}"
+                ));
+            }
+        }
+    }
+    if let Some(want) = expect.no_new_privs {
+        let got = st.number("NoNewPrivs") == 1;
+        if got != want {
+            diffs.push(format!(
+                "NoNewPrivs: expected {}, kernel reports {}",
+                want as u8, got as u8
+            ));
+        }
+    }
+    if let Some(want) = expect.seccomp_filters {
+        let mode = st.number("Seccomp");
+        let got = st.number("Seccomp_filters");
+        if mode != 2 || got != want {
+            diffs.push(format!(
+                "Seccomp: expected mode 2 with {want} filters, kernel reports mode {mode} with {got}"
+            ));
+        }
+    }
+    for (key, want) in [("Uid", expect.uid), ("Gid", expect.gid)] {
+        if let Some(want) = want {
+            let got = st.list(key);
+            if got.len() != 4 || got.iter().any(|id| *id != want) {
+                diffs.push(format!(
+                    "{key}: expected {want} (real, effective, saved, fs), kernel reports {got:?}"
+                ));
+            }
+        }
+    }
+    if let Some(want) = &expect.groups {
+        let mut got = st.list("Groups");
+        let mut want = want.clone();
+        got.sort_unstable();
+        want.sort_unstable();
+        if got != want {
+            diffs.push(format!("Groups: expected {want:?}, kernel reports {got:?}"));
+        }
+    }
+    diffs
+}
+
+fn cap_names(mask: u64) -> Value {
+    Value::String(caps::names(mask).join(","))
+}
+
+fn ids(st: &Status, prefix: &str, key: &str, map: &mut Map<String, Value>) {
+    let v = st.list(key);
+    for (i, which) in ["real", "effective", "saved", "fs"].iter().enumerate() {
+        if let Some(id) = v.get(i) {
+            map.insert(format!("{prefix}_{which}"), (*id).into());
+        }
+    }
+}
+
+/// `/proc/<pid>/limits` -> "nofile=1024:4096" for the named limits.
+fn limits(pid: &str, names: &[&str]) -> Vec<String> {
+    let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/limits")) else {
+        return Vec::new();
+    };
+    // Column titles as the kernel prints them, by prlimit's short names.
+    const TITLES: &[(&str, &str)] = &[
+        ("cpu", "Max cpu time"),
+        ("fsize", "Max file size"),
+        ("data", "Max data size"),
+        ("stack", "Max stack size"),
+        ("core", "Max core file size"),
+        ("rss", "Max resident set"),
+        ("nproc", "Max processes"),
+        ("nofile", "Max open files"),
+        ("memlock", "Max locked memory"),
+        ("as", "Max address space"),
+        ("locks", "Max file locks"),
+        ("sigpending", "Max pending signals"),
+        ("msgqueue", "Max msgqueue size"),
+        ("nice", "Max nice priority"),
+        ("rtprio", "Max realtime priority"),
+        ("rttime", "Max realtime timeout"),
+    ];
+    let mut out = Vec::new();
+    for name in names {
+        let Some((_, title)) = TITLES.iter().find(|(n, _)| n == name) else {
+            continue;
+        };
+        if let Some(line) = text.lines().find(|l| l.starts_with(title)) {
+            let cols: Vec<&str> = line[title.len()..].split_whitespace().collect();
+            if cols.len() >= 2 {
+                out.push(format!("{name}={}:{}", cols[0], cols[1]));
+            }
+        }
+    }
+    out
+}
+
+/// Is `/` mounted read-only in the process's mount namespace?
+fn root_read_only(pid: &str) -> Option<bool> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).ok()?;
+    // The last mount on "/" is the visible one.
+    let line = text
+        .lines()
+        .filter(|l| l.split(' ').nth(4) == Some("/"))
+        .last()?;
+    let opts = line.split(' ').nth(5)?;
+    Some(opts.split(',').any(|o| o == "ro"))
+}
+
+/// The report of one process, read from /proc.
+pub fn of_process(pid: &str, st: &Status) -> Map<String, Value> {
+    let mut m = Map::new();
+    if let Some(p) = st.get("Pid") {
+        m.insert(
+            "pid".into(),
+            p.parse::<u64>()
+                .map(Value::from)
+                .unwrap_or_else(|_| p.into()),
+        );
+    }
+    ids(st, "uid", "Uid", &mut m);
+    ids(st, "gid", "Gid", &mut m);
+    m.insert(
+        "groups".into(),
+        st.list("Groups")
+            .iter()
+            .map(|g| g.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+            .into(),
+    );
+    for (key, field) in [
+        ("cap_inheritable", "CapInh"),
+        ("cap_permitted", "CapPrm"),
+        ("cap_effective", "CapEff"),
+        ("cap_bounding", "CapBnd"),
+        ("cap_ambient", "CapAmb"),
+    ] {
+        m.insert(key.into(), cap_names(st.cap(field)));
+    }
+    m.insert("no_new_privs".into(), (st.number("NoNewPrivs") == 1).into());
+    let mode = match st.number("Seccomp") {
+        0 => "disabled",
+        1 => "strict",
+        _ => "filter",
+    };
+    m.insert("seccomp_mode".into(), mode.into());
+    m.insert(
+        "seccomp_filters".into(),
+        st.number("Seccomp_filters").into(),
+    );
+    if let Some(ro) = root_read_only(pid) {
+        m.insert("root_read_only".into(), ro.into());
+    }
+    m.insert("landlock_abi".into(), crate::landlock::abi().into());
+    m
+}
+
+/// The debug report of a started child: the kernel's view plus what the
+/// plan applied (profile, rlimits, Landlock) and PID 1's own capabilities.
+pub fn of_child(plan: &Plan, pid: libc::pid_t, st: &Status) -> Map<String, Value> {
+    let pid_text = pid.to_string();
+    let mut m = Map::new();
+    m.insert(
+        "msg".into(),
+        format!("restrictions of {} (pid {pid}) before exec", plan.program).into(),
+    );
+    m.insert("program".into(), plan.program.clone().into());
+    m.append(&mut of_process(&pid_text, st));
+    add_plan(plan, &mut m);
+    let names: Vec<&str> = plan.child.rlimits.iter().map(|l| l.name).collect();
+    m.insert("rlimits".into(), limits(&pid_text, &names).join(",").into());
+    m
+}
+
+/// What the plan applies beyond /proc's view: shared by `--debug` and `check`.
+pub fn add_plan(plan: &Plan, m: &mut Map<String, Value>) {
+    match &plan.child.seccomp {
+        Some(s) => {
+            m.insert("seccomp_profile".into(), s.name.clone().into());
+            m.insert(
+                "seccomp_default_action".into(),
+                s.default_action.clone().into(),
+            );
+            m.insert("seccomp_allowed".into(), s.allowed.len().into());
+            m.insert("seccomp_instructions".into(), s.instructions.into());
+            m.insert("seccomp_skipped".into(), s.skipped.join(",").into());
+        }
+        None => {
+            m.insert("seccomp_profile".into(), "unconfined".into());
+        }
+    }
+    if let Some(l) = &plan.child.landlock {
+        m.insert("landlock_abi".into(), l.report.abi.into());
+        m.insert("landlock_status".into(), l.report.status.into());
+        m.insert("landlock_rules".into(), l.report.rules.join("; ").into());
+        if !l.report.warnings.is_empty() {
+            m.insert(
+                "landlock_warnings".into(),
+                l.report.warnings.join("; ").into(),
+            );
+        }
+    } else {
+        m.insert("landlock_status".into(), "not enforced".into());
+    }
+    let own = plan.own_caps.unwrap_or(plan.current.effective);
+    m.insert("hardinit_caps".into(), cap_names(own).into());
+    if !plan.notes.is_empty() {
+        m.insert("notes".into(), plan.notes.join("; ").into());
+    }
+}
+
+/// An aligned two-column table for humans.
+pub fn table(m: &Map<String, Value>) -> String {
+    let width = m.keys().map(|k| k.len()).max().unwrap_or(0);
+    let mut out = String::new();
+    for (k, v) in m {
+        let text = match v {
+            Value::String(s) if s.is_empty() => "-".to_string(),
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        out.push_str(&format!("{k:<width$}  {text}\n"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SAMPLE: &str = "Name:\tsh\nPid:\t42\nUid:\t10001\t10001\t10001\t10001\nGid:\t10001\t10001\t10001\t10001\nGroups:\t50 \nCapInh:\t0000000000000400\nCapPrm:\t0000000000000400\nCapEff:\t0000000000000400\nCapBnd:\t0000000000000400\nCapAmb:\t0000000000000400\nNoNewPrivs:\t1\nSeccomp:\t2\nSeccomp_filters:\t1\n";
+
+    #[test]
+    fn verify_agrees_and_names_each_difference() {
+        let st = Status::parse(SAMPLE);
+        let mut want = Expected {
+            cap_inh: Some(1 << 10),
+            cap_prm: Some(1 << 10),
+            cap_eff: Some(1 << 10),
+            cap_bnd: Some(1 << 10),
+            cap_amb: Some(1 << 10),
+            no_new_privs: Some(true),
+            seccomp_filters: Some(1),
+            uid: Some(10001),
+            gid: Some(10001),
+            groups: Some(vec![50]),
+        };
+        assert_eq!(verify(&want, &st), Vec::<String>::new());
+        want.cap_eff = Some(0);
+        want.uid = Some(0);
+        want.seccomp_filters = Some(2);
+        want.groups = Some(vec![]);
+        let diffs = verify(&want, &st);
+        assert_eq!(diffs.len(), 4, "{diffs:?}");
+        for key in ["CapEff", "Uid", "Seccomp", "Groups"] {
+            assert!(diffs.iter().any(|d| d.starts_with(key)), "{key}: {diffs:?}");
+        }
+    }
+
+    #[test]
+    fn report_keys_are_flat_and_mozlog_valid() {
+        let st = Status::parse(SAMPLE);
+        let m = of_process("self", &st);
+        assert_eq!(m["uid_effective"], 10001);
+        assert_eq!(m["cap_ambient"], "CAP_NET_BIND_SERVICE");
+        assert_eq!(m["groups"], "50");
+        assert_eq!(m["no_new_privs"], true);
+        assert_eq!(m["seccomp_mode"], "filter");
+        for v in m.values() {
+            assert!(
+                matches!(v, Value::String(_) | Value::Number(_) | Value::Bool(_)),
+                "{v}"
+            );
+        }
+    }
+}

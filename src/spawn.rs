@@ -1,0 +1,426 @@
+//! fork, the child's hardening steps in the documented order, the
+//! verification hand-shake, and execve.
+//!
+//! The child runs only plain syscalls on data the plan prepared: no
+//! allocation, no parsing, no locks. Each failing step is reported to the
+//! parent through a CLOEXEC pipe as (step, errno); the parent exits 125
+//! (126/127 for execve) and the program never starts.
+
+use crate::plan::Plan;
+use crate::sys;
+use nix::errno::Errno;
+use std::os::fd::RawFd;
+
+/// The steps between fork and exec, in order. The number travels through
+/// the status pipe; 0 means "ready for verification".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Step {
+    Ready = 0,
+    ProcessGroup,
+    Terminal,
+    SignalMask,
+    SignalDisposition,
+    Stdio,
+    Rlimit,
+    NoNewPrivs,
+    SeccompEarly,
+    BoundingSet,
+    KeepCaps,
+    SetGroups,
+    SetGid,
+    SetUid,
+    Capset,
+    AmbientClear,
+    AmbientRaise,
+    Landlock,
+    Seccomp,
+    Handshake,
+    Exec,
+}
+
+const STEPS: &[Step] = &[
+    Step::Ready,
+    Step::ProcessGroup,
+    Step::Terminal,
+    Step::SignalMask,
+    Step::SignalDisposition,
+    Step::Stdio,
+    Step::Rlimit,
+    Step::NoNewPrivs,
+    Step::SeccompEarly,
+    Step::BoundingSet,
+    Step::KeepCaps,
+    Step::SetGroups,
+    Step::SetGid,
+    Step::SetUid,
+    Step::Capset,
+    Step::AmbientClear,
+    Step::AmbientRaise,
+    Step::Landlock,
+    Step::Seccomp,
+    Step::Handshake,
+    Step::Exec,
+];
+
+impl Step {
+    fn from_u32(n: u32) -> Option<Step> {
+        STEPS.get(n as usize).copied()
+    }
+
+    /// What the step does, for the error message.
+    pub fn describe(self, plan: &Plan) -> String {
+        let id = plan.child.identity.as_ref();
+        match self {
+            Step::Ready => "verification".into(),
+            Step::ProcessGroup => "setpgid (new process group)".into(),
+            Step::Terminal => "tcsetpgrp (terminal foreground)".into(),
+            Step::SignalMask => "sigprocmask (restore the signal mask)".into(),
+            Step::SignalDisposition => "sigaction (restore SIGTTIN/SIGTTOU)".into(),
+            Step::Stdio => "dup2 (log pipes onto stdout/stderr)".into(),
+            Step::Rlimit => "setrlimit".into(),
+            Step::NoNewPrivs => "prctl(PR_SET_NO_NEW_PRIVS)".into(),
+            Step::SeccompEarly | Step::Seccomp => format!(
+                "seccomp (load profile {})",
+                plan.child
+                    .seccomp
+                    .as_ref()
+                    .map(|s| s.name.as_str())
+                    .unwrap_or("?")
+            ),
+            Step::BoundingSet => "prctl(PR_CAPBSET_DROP) (drop the capability bounding set)".into(),
+            Step::KeepCaps => "prctl(PR_SET_KEEPCAPS)".into(),
+            Step::SetGroups => format!(
+                "setgroups([{}])",
+                id.map(|i| i
+                    .groups
+                    .iter()
+                    .map(|g| g.to_string())
+                    .collect::<Vec<_>>()
+                    .join(","))
+                    .unwrap_or_default()
+            ),
+            Step::SetGid => format!("setresgid({})", id.map(|i| i.gid).unwrap_or(0)),
+            Step::SetUid => format!("setresuid({})", id.map(|i| i.uid).unwrap_or(0)),
+            Step::Capset => "capset (permitted/effective/inheritable)".into(),
+            Step::AmbientClear => "prctl(PR_CAP_AMBIENT_CLEAR_ALL)".into(),
+            Step::AmbientRaise => "prctl(PR_CAP_AMBIENT_RAISE)".into(),
+            Step::Landlock => "landlock_restrict_self".into(),
+            Step::Handshake => "verification hand-shake".into(),
+            Step::Exec => format!("execve {}", plan.program),
+        }
+    }
+}
+
+/// The signal state hardinit inherited and must give back to the child.
+pub struct Inherited {
+    pub mask: libc::sigset_t,
+    pub ttin: libc::sigaction,
+    pub ttou: libc::sigaction,
+}
+
+/// Pipes for the child's stdout and stderr (mozlog mode).
+pub struct LogPipes {
+    pub stdout: (RawFd, RawFd),
+    pub stderr: (RawFd, RawFd),
+}
+
+#[derive(Debug)]
+pub enum SpawnError {
+    /// Setting up (pipes, fork) failed in hardinit itself.
+    Setup(String),
+    /// A step in the child failed.
+    Step(Step, Errno),
+    /// The child died without telling why.
+    Vanished(String),
+}
+
+/// A child stopped just before execve, hardened, waiting for the go-ahead.
+pub struct Started {
+    pub pid: libc::pid_t,
+    status_r: RawFd,
+    go_w: RawFd,
+}
+
+const RECORD: usize = 8;
+
+/// Fork and run the hardening steps; returns once the child is ready for
+/// verification (or failed).
+pub fn start(
+    plan: &Plan,
+    inherited: &Inherited,
+    pipes: Option<&LogPipes>,
+) -> Result<Started, SpawnError> {
+    let setup = |what: &str, e: Errno| SpawnError::Setup(format!("{what}: {e}: {}", e.desc()));
+    let (status_r, status_w) = sys::pipe_cloexec().map_err(|e| setup("pipe", e))?;
+    let (go_r, go_w) = sys::pipe_cloexec().map_err(|e| setup("pipe", e))?;
+    let argv: Vec<*const libc::c_char> = plan
+        .exec
+        .argv
+        .iter()
+        .map(|a| a.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect();
+    let envp: Vec<*const libc::c_char> = plan
+        .exec
+        .envp
+        .iter()
+        .map(|a| a.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect();
+
+    let pid = sys::fork().map_err(|e| setup("fork", e))?;
+    if pid == 0 {
+        sys::close(status_r);
+        sys::close(go_w);
+        let (step, errno) = match run_child(plan, inherited, pipes, status_w, go_r, &argv, &envp) {
+            Err(failure) => failure,
+        };
+        report(status_w, step, errno);
+        let code = match (step, errno) {
+            (Step::Exec, Errno::ENOENT) => 127,
+            (Step::Exec, Errno::EACCES) => 126,
+            (Step::Exec, _) if plan.tini => 1,
+            (Step::Exec, _) => 126,
+            _ => 125,
+        };
+        sys::exit_now(code);
+    }
+
+    sys::close(status_w);
+    sys::close(go_r);
+    match read_record(status_r) {
+        Some((Step::Ready, _)) => Ok(Started {
+            pid,
+            status_r,
+            go_w,
+        }),
+        Some((step, errno)) => {
+            sys::close(status_r);
+            sys::close(go_w);
+            let _ = sys::wait_pid(pid);
+            Err(SpawnError::Step(step, errno))
+        }
+        None => {
+            sys::close(status_r);
+            sys::close(go_w);
+            let status = sys::wait_pid(pid).unwrap_or(0);
+            Err(SpawnError::Vanished(describe_status(status)))
+        }
+    }
+}
+
+impl Started {
+    /// Let the verified child exec; Ok once execve succeeded.
+    pub fn release(self) -> Result<libc::pid_t, SpawnError> {
+        let sent = sys::write(self.go_w, b"G");
+        sys::close(self.go_w);
+        if let Err(e) = sent {
+            self.abort();
+            return Err(SpawnError::Setup(format!("write to the child: {e}")));
+        }
+        let result = read_record(self.status_r);
+        sys::close(self.status_r);
+        match result {
+            // EOF: the CLOEXEC pipe closed in a successful execve.
+            None => Ok(self.pid),
+            Some((step, errno)) => {
+                let _ = sys::wait_pid(self.pid);
+                Err(SpawnError::Step(step, errno))
+            }
+        }
+    }
+
+    /// Kill the child before it ever runs the program.
+    pub fn abort(&self) {
+        let _ = sys::kill(self.pid, libc::SIGKILL);
+        sys::close(self.go_w);
+        sys::close(self.status_r);
+        let _ = sys::wait_pid(self.pid);
+    }
+}
+
+fn read_record(fd: RawFd) -> Option<(Step, Errno)> {
+    let mut buf = [0u8; RECORD];
+    let mut got = 0;
+    while got < RECORD {
+        match sys::read(fd, &mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(Errno::EINTR) => continue,
+            Err(_) => break,
+        }
+    }
+    if got < RECORD {
+        return None;
+    }
+    let step = u32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]);
+    let errno = i32::from_ne_bytes([buf[4], buf[5], buf[6], buf[7]]);
+    Some((
+        Step::from_u32(step).unwrap_or(Step::Exec),
+        Errno::from_raw(errno),
+    ))
+}
+
+fn report(fd: RawFd, step: Step, errno: Errno) {
+    let mut buf = [0u8; RECORD];
+    buf[..4].copy_from_slice(&(step as u32).to_ne_bytes());
+    buf[4..].copy_from_slice(&(errno as i32).to_ne_bytes());
+    // Nothing else can be done if the parent is gone.
+    let _ = sys::write(fd, &buf);
+}
+
+pub fn describe_status(status: libc::c_int) -> String {
+    if libc::WIFSIGNALED(status) {
+        format!("killed by {}", crate::signals::name(libc::WTERMSIG(status)))
+    } else {
+        format!("exited with status {}", libc::WEXITSTATUS(status))
+    }
+}
+
+type Failure = (Step, Errno);
+
+fn step<T>(s: Step, r: sys::SysResult<T>) -> Result<T, Failure> {
+    r.map_err(|e| (s, e))
+}
+
+/// The child path. Never returns Ok: execve replaces it.
+#[allow(clippy::too_many_arguments)]
+fn run_child(
+    plan: &Plan,
+    inherited: &Inherited,
+    pipes: Option<&LogPipes>,
+    status_w: RawFd,
+    go_r: RawFd,
+    argv: &[*const libc::c_char],
+    envp: &[*const libc::c_char],
+) -> Result<std::convert::Infallible, Failure> {
+    let c = &plan.child;
+
+    // 1-2. Own process group, and the terminal's foreground if there is
+    // one. Done while SIGTTOU is still ignored (as tini does): tcsetpgrp
+    // from a background group would otherwise stop us.
+    step(Step::ProcessGroup, sys::setpgid_self())?;
+    match sys::take_terminal() {
+        // No terminal: nothing to take.
+        Ok(()) | Err(Errno::ENOTTY) | Err(Errno::ENXIO) => {}
+        Err(e) => return Err((Step::Terminal, e)),
+    }
+    step(
+        Step::SignalDisposition,
+        sys::restore_disposition(libc::SIGTTIN, &inherited.ttin),
+    )?;
+    step(
+        Step::SignalDisposition,
+        sys::restore_disposition(libc::SIGTTOU, &inherited.ttou),
+    )?;
+    step(Step::SignalMask, sys::set_sigmask(&inherited.mask))?;
+
+    // 3. Log pipes onto stdout and stderr (dup2 clears CLOEXEC on the copies).
+    if let Some(p) = pipes {
+        step(Step::Stdio, sys::dup2(p.stdout.1, libc::STDOUT_FILENO))?;
+        step(Step::Stdio, sys::dup2(p.stderr.1, libc::STDERR_FILENO))?;
+    }
+
+    // 4. rlimits, while we may still hold CAP_SYS_RESOURCE.
+    for l in &c.rlimits {
+        step(Step::Rlimit, sys::setrlimit(l.resource, l.soft, l.hard))?;
+    }
+
+    // 5. no_new_privs: from here on execve cannot gain privileges.
+    if c.no_new_privs {
+        step(Step::NoNewPrivs, sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1))?;
+    } else if let Some(s) = &c.seccomp {
+        // Without no_new_privs the kernel wants CAP_SYS_ADMIN to install a
+        // filter, so it goes in now, before the capability drop.
+        s.install()
+            .map_err(|e| (Step::SeccompEarly, Errno::from_raw(e)))?;
+    }
+
+    // 6. Bounding set: needs CAP_SETPCAP, so before the uid change.
+    if let Some(caps) = &c.caps {
+        if caps.drop_bounding {
+            for cap in 0..=caps.cap_last_cap {
+                if caps.keep & (1 << cap) == 0 {
+                    step(
+                        Step::BoundingSet,
+                        sys::prctl(libc::PR_CAPBSET_DROP, cap as libc::c_ulong),
+                    )?;
+                }
+            }
+        }
+    }
+
+    // 7. Groups, gid, uid. KEEPCAPS keeps the permitted set across
+    // setresuid when a non-root user keeps capabilities.
+    if let Some(id) = c.identity.as_ref().filter(|_| c.switch_ids) {
+        if c.caps.as_ref().is_some_and(|caps| caps.keep != 0) && id.uid != 0 {
+            step(Step::KeepCaps, sys::prctl(libc::PR_SET_KEEPCAPS, 1))?;
+        }
+        step(Step::SetGroups, sys::setgroups(&id.groups))?;
+        step(Step::SetGid, sys::setresgid(id.gid))?;
+        step(Step::SetUid, sys::setresuid(id.uid))?;
+    }
+
+    // 8. The remaining sets; ambient makes kept capabilities survive
+    // execve for a non-root user (and for root it is the same set).
+    if let Some(caps) = &c.caps {
+        step(Step::Capset, sys::capset(caps.keep, caps.keep, caps.keep))?;
+        step(
+            Step::AmbientClear,
+            sys::prctl3(
+                libc::PR_CAP_AMBIENT,
+                libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
+                0,
+            ),
+        )?;
+        for cap in 0..=caps.cap_last_cap {
+            if caps.keep & (1 << cap) != 0 {
+                step(
+                    Step::AmbientRaise,
+                    sys::prctl3(
+                        libc::PR_CAP_AMBIENT,
+                        libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
+                        cap as libc::c_ulong,
+                    ),
+                )?;
+            }
+        }
+    }
+
+    // 8b. Landlock: needs no_new_privs (or CAP_SYS_ADMIN); before seccomp
+    // so the filter need not allow the Landlock syscalls.
+    if let Some(l) = &c.landlock {
+        l.enforce()
+            .map_err(|e| (Step::Landlock, Errno::from_raw(e)))?;
+    }
+
+    // 9. seccomp, last: after it only write, read and execve run.
+    if c.no_new_privs {
+        if let Some(s) = &c.seccomp {
+            s.install()
+                .map_err(|e| (Step::Seccomp, Errno::from_raw(e)))?;
+        }
+    }
+
+    // Verification: PID 1 reads /proc/<pid>/status and lets us go on.
+    report(status_w, Step::Ready, Errno::from_raw(0));
+    let mut go = [0u8; 1];
+    match sys::read(go_r, &mut go) {
+        Ok(1) if go[0] == b'G' => {}
+        Ok(_) => return Err((Step::Handshake, Errno::ECANCELED)),
+        Err(e) => return Err((Step::Handshake, e)),
+    }
+
+    // 10. execve; the CLOEXEC status pipe closes when it succeeds.
+    Err((Step::Exec, sys::execve(&plan.exec.path, argv, envp)))
+}
+
+/// Create the two log pipes (CLOEXEC; the child dup2s its ends onto 1 and 2).
+pub fn log_pipes() -> Result<LogPipes, SpawnError> {
+    let setup =
+        |e: Errno| SpawnError::Setup(format!("pipe for the program's output: {e}: {}", e.desc()));
+    let stdout = sys::pipe_cloexec().map_err(setup)?;
+    let stderr = sys::pipe_cloexec().map_err(setup)?;
+    Ok(LogPipes { stdout, stderr })
+}

@@ -1,0 +1,427 @@
+//! The thin layer of raw syscalls that nix does not wrap the way hardinit
+//! needs (signal sets with real-time signals, capset, ambient and bounding
+//! capabilities, async-signal-safe child steps). Every function is one
+//! syscall and returns the raw errno; callers attach the context.
+
+use nix::errno::Errno;
+use std::mem::MaybeUninit;
+use std::os::fd::RawFd;
+
+pub type SysResult<T> = Result<T, Errno>;
+
+fn check(ret: libc::c_int) -> SysResult<libc::c_int> {
+    if ret == -1 {
+        Err(Errno::last())
+    } else {
+        Ok(ret)
+    }
+}
+
+pub fn empty_sigset() -> libc::sigset_t {
+    let mut set = MaybeUninit::<libc::sigset_t>::uninit();
+    // SAFETY: sigemptyset initialises the set it is given.
+    unsafe {
+        libc::sigemptyset(set.as_mut_ptr());
+        set.assume_init()
+    }
+}
+
+pub fn sigset_of(signals: impl Iterator<Item = i32>) -> libc::sigset_t {
+    let mut set = empty_sigset();
+    for sig in signals {
+        // SAFETY: set is initialised; sig is within 1..=64 (EINVAL otherwise, harmless).
+        unsafe { libc::sigaddset(&mut set, sig) };
+    }
+    set
+}
+
+pub fn sigset_contains(set: &libc::sigset_t, sig: i32) -> bool {
+    // SAFETY: set is an initialised sigset_t.
+    unsafe { libc::sigismember(set, sig) == 1 }
+}
+
+/// Block `set`, returning the mask that was in force before.
+pub fn block_signals(set: &libc::sigset_t) -> SysResult<libc::sigset_t> {
+    let mut old = empty_sigset();
+    // SAFETY: both pointers are to valid sigset_t values.
+    check(unsafe { libc::sigprocmask(libc::SIG_BLOCK, set, &mut old) })?;
+    Ok(old)
+}
+
+pub fn set_sigmask(set: &libc::sigset_t) -> SysResult<()> {
+    // SAFETY: set points to a valid sigset_t; the old mask is not wanted.
+    check(unsafe { libc::sigprocmask(libc::SIG_SETMASK, set, std::ptr::null_mut()) })?;
+    Ok(())
+}
+
+/// Install `handler` (SIG_IGN/SIG_DFL) for `sig`, returning the old action.
+pub fn set_disposition(sig: i32, handler: libc::sighandler_t) -> SysResult<libc::sigaction> {
+    // SAFETY: sigaction is plain data; zeroed is a valid empty action.
+    let mut new: libc::sigaction = unsafe { std::mem::zeroed() };
+    new.sa_sigaction = handler;
+    // SAFETY: zeroed is a valid value to be overwritten by the kernel.
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: both pointers are valid for the duration of the call.
+    check(unsafe { libc::sigaction(sig, &new, &mut old) })?;
+    Ok(old)
+}
+
+pub fn restore_disposition(sig: i32, old: &libc::sigaction) -> SysResult<()> {
+    // SAFETY: old came from sigaction; null for the previous action.
+    check(unsafe { libc::sigaction(sig, old, std::ptr::null_mut()) })?;
+    Ok(())
+}
+
+pub fn signalfd(set: &libc::sigset_t) -> SysResult<RawFd> {
+    // SAFETY: set is valid; -1 creates a new fd.
+    check(unsafe { libc::signalfd(-1, set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC) })
+}
+
+/// One pending signal from the signalfd, or None when drained.
+pub fn read_signal(fd: RawFd) -> SysResult<Option<libc::signalfd_siginfo>> {
+    // SAFETY: signalfd_siginfo is plain data.
+    let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+    let size = std::mem::size_of::<libc::signalfd_siginfo>();
+    // SAFETY: info is a valid buffer of `size` bytes.
+    let n = unsafe { libc::read(fd, &mut info as *mut _ as *mut libc::c_void, size) };
+    match n {
+        -1 if Errno::last() == Errno::EAGAIN => Ok(None),
+        -1 => Err(Errno::last()),
+        n if n as usize == size => Ok(Some(info)),
+        _ => Err(Errno::EIO),
+    }
+}
+
+pub fn pipe_cloexec() -> SysResult<(RawFd, RawFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: fds has room for the two descriptors.
+    check(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) })?;
+    Ok((fds[0], fds[1]))
+}
+
+pub fn set_nonblocking(fd: RawFd, on: bool) -> SysResult<libc::c_int> {
+    // SAFETY: F_GETFL/F_SETFL only read and set flags of fd.
+    let flags = check(unsafe { libc::fcntl(fd, libc::F_GETFL) })?;
+    let new = if on {
+        flags | libc::O_NONBLOCK
+    } else {
+        flags & !libc::O_NONBLOCK
+    };
+    if new != flags {
+        // SAFETY: as above.
+        check(unsafe { libc::fcntl(fd, libc::F_SETFL, new) })?;
+    }
+    Ok(flags)
+}
+
+pub fn set_flags(fd: RawFd, flags: libc::c_int) -> SysResult<()> {
+    // SAFETY: F_SETFL only sets status flags of fd.
+    check(unsafe { libc::fcntl(fd, libc::F_SETFL, flags) })?;
+    Ok(())
+}
+
+pub fn close(fd: RawFd) {
+    // SAFETY: closing a descriptor this process owns; EBADF is harmless.
+    unsafe { libc::close(fd) };
+}
+
+pub fn read(fd: RawFd, buf: &mut [u8]) -> SysResult<usize> {
+    // SAFETY: buf is valid for buf.len() bytes.
+    let n = unsafe { libc::read(fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
+    if n < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+pub fn write(fd: RawFd, buf: &[u8]) -> SysResult<usize> {
+    // SAFETY: buf is valid for buf.len() bytes.
+    let n = unsafe { libc::write(fd, buf.as_ptr() as *const libc::c_void, buf.len()) };
+    if n < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+/// Write all of `buf`, blocking; retries EINTR. For start-up and exit paths.
+pub fn write_all(fd: RawFd, mut buf: &[u8]) -> SysResult<()> {
+    while !buf.is_empty() {
+        match write(fd, buf) {
+            Ok(n) => buf = &buf[n..],
+            Err(Errno::EINTR) => continue,
+            Err(Errno::EAGAIN) => {
+                poll_one(fd, libc::POLLOUT, -1)?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+pub fn poll_one(
+    fd: RawFd,
+    events: libc::c_short,
+    timeout_ms: libc::c_int,
+) -> SysResult<libc::c_short> {
+    let mut p = libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd.
+    check(unsafe { libc::poll(&mut p, 1, timeout_ms) })?;
+    Ok(p.revents)
+}
+
+pub fn poll(fds: &mut [libc::pollfd], timeout_ms: libc::c_int) -> SysResult<usize> {
+    // SAFETY: fds is a valid array of fds.len() pollfd structs.
+    let n = check(unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) })?;
+    Ok(n as usize)
+}
+
+pub fn kill(pid: libc::pid_t, sig: i32) -> SysResult<()> {
+    // SAFETY: kill has no memory arguments.
+    check(unsafe { libc::kill(pid, sig) })?;
+    Ok(())
+}
+
+/// Reap one child without blocking: Some((pid, status)) or None.
+pub fn reap_one() -> SysResult<Option<(libc::pid_t, libc::c_int)>> {
+    let mut status = 0;
+    // SAFETY: status is a valid out pointer.
+    let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+    match pid {
+        -1 => Err(Errno::last()),
+        0 => Ok(None),
+        pid => Ok(Some((pid, status))),
+    }
+}
+
+pub fn wait_pid(pid: libc::pid_t) -> SysResult<libc::c_int> {
+    let mut status = 0;
+    loop {
+        // SAFETY: status is a valid out pointer.
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if r == -1 && Errno::last() == Errno::EINTR {
+            continue;
+        }
+        check(r)?;
+        return Ok(status);
+    }
+}
+
+pub fn prctl(option: libc::c_int, arg2: libc::c_ulong) -> SysResult<libc::c_int> {
+    // SAFETY: the prctl options used here take integer arguments only.
+    check(unsafe {
+        libc::prctl(
+            option,
+            arg2,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+            0 as libc::c_ulong,
+        )
+    })
+}
+
+pub fn prctl3(
+    option: libc::c_int,
+    arg2: libc::c_ulong,
+    arg3: libc::c_ulong,
+) -> SysResult<libc::c_int> {
+    // SAFETY: as for prctl: integer arguments only.
+    check(unsafe { libc::prctl(option, arg2, arg3, 0 as libc::c_ulong, 0 as libc::c_ulong) })
+}
+
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: libc::c_int,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+
+/// capset(2) for the calling thread: effective, permitted, inheritable.
+/// Raw so the child path allocates nothing.
+pub fn capset(effective: u64, permitted: u64, inheritable: u64) -> SysResult<()> {
+    let header = CapHeader {
+        version: LINUX_CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let data = [
+        CapData {
+            effective: effective as u32,
+            permitted: permitted as u32,
+            inheritable: inheritable as u32,
+        },
+        CapData {
+            effective: (effective >> 32) as u32,
+            permitted: (permitted >> 32) as u32,
+            inheritable: (inheritable >> 32) as u32,
+        },
+    ];
+    // SAFETY: header and the two-element data array match the v3 ABI.
+    check(unsafe { libc::syscall(libc::SYS_capset, &header, data.as_ptr()) as libc::c_int })?;
+    Ok(())
+}
+
+/// capget(2) for the calling thread: (effective, permitted, inheritable).
+pub fn capget() -> SysResult<(u64, u64, u64)> {
+    let header = CapHeader {
+        version: LINUX_CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let mut data = [CapData::default(); 2];
+    // SAFETY: header and data match the v3 ABI; data has two elements.
+    check(unsafe { libc::syscall(libc::SYS_capget, &header, data.as_mut_ptr()) as libc::c_int })?;
+    let join = |lo: u32, hi: u32| (hi as u64) << 32 | lo as u64;
+    Ok((
+        join(data[0].effective, data[1].effective),
+        join(data[0].permitted, data[1].permitted),
+        join(data[0].inheritable, data[1].inheritable),
+    ))
+}
+
+pub fn setgroups(groups: &[libc::gid_t]) -> SysResult<()> {
+    // SAFETY: groups is valid for groups.len() gids.
+    check(unsafe { libc::setgroups(groups.len(), groups.as_ptr()) })?;
+    Ok(())
+}
+
+pub fn setresgid(gid: libc::gid_t) -> SysResult<()> {
+    // SAFETY: no memory arguments.
+    check(unsafe { libc::setresgid(gid, gid, gid) })?;
+    Ok(())
+}
+
+pub fn setresuid(uid: libc::uid_t) -> SysResult<()> {
+    // SAFETY: no memory arguments.
+    check(unsafe { libc::setresuid(uid, uid, uid) })?;
+    Ok(())
+}
+
+pub fn setrlimit(resource: libc::__rlimit_resource_t, soft: u64, hard: u64) -> SysResult<()> {
+    let lim = libc::rlimit {
+        rlim_cur: soft,
+        rlim_max: hard,
+    };
+    // SAFETY: lim is a valid rlimit.
+    check(unsafe { libc::setrlimit(resource, &lim) })?;
+    Ok(())
+}
+
+pub fn getrlimit(resource: libc::__rlimit_resource_t) -> SysResult<(u64, u64)> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: lim is a valid out pointer.
+    check(unsafe { libc::getrlimit(resource, &mut lim) })?;
+    Ok((lim.rlim_cur, lim.rlim_max))
+}
+
+pub fn dup2(from: RawFd, to: RawFd) -> SysResult<()> {
+    // SAFETY: no memory arguments.
+    check(unsafe { libc::dup2(from, to) })?;
+    Ok(())
+}
+
+pub fn setpgid_self() -> SysResult<()> {
+    // SAFETY: no memory arguments.
+    check(unsafe { libc::setpgid(0, 0) })?;
+    Ok(())
+}
+
+/// Make our process group the terminal's foreground group, if there is a terminal.
+pub fn take_terminal() -> SysResult<()> {
+    // SAFETY: no memory arguments.
+    check(unsafe { libc::tcsetpgrp(libc::STDIN_FILENO, libc::getpgrp()) })?;
+    Ok(())
+}
+
+pub fn execve(
+    path: &std::ffi::CStr,
+    argv: &[*const libc::c_char],
+    envp: &[*const libc::c_char],
+) -> Errno {
+    // SAFETY: argv and envp are null-terminated arrays of pointers into
+    // CStrings that the plan owns and keeps alive.
+    unsafe { libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
+    Errno::last()
+}
+
+pub fn exit_now(code: i32) -> ! {
+    // SAFETY: _exit ends the process without running atexit handlers or
+    // flushing stdio buffers inherited from the parent (which would duplicate output).
+    unsafe { libc::_exit(code) }
+}
+
+pub fn fork() -> SysResult<libc::pid_t> {
+    // SAFETY: hardinit is single-threaded when it forks, so the child may
+    // run any code; the child path still sticks to plain syscalls.
+    check(unsafe { libc::fork() })
+}
+
+pub fn getpid() -> libc::pid_t {
+    // SAFETY: no arguments.
+    unsafe { libc::getpid() }
+}
+
+pub fn ids() -> (u32, u32) {
+    // SAFETY: no arguments.
+    unsafe { (libc::geteuid(), libc::getegid()) }
+}
+
+pub fn clock_ns(clock: libc::clockid_t) -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is a valid out pointer.
+    unsafe { libc::clock_gettime(clock, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+pub fn realtime_ns() -> u64 {
+    clock_ns(libc::CLOCK_REALTIME)
+}
+
+pub fn monotonic_ns() -> u64 {
+    clock_ns(libc::CLOCK_MONOTONIC)
+}
+
+pub fn isatty(fd: RawFd) -> bool {
+    // SAFETY: no memory arguments.
+    unsafe { libc::isatty(fd) == 1 }
+}
+
+/// Make sure fds 0, 1 and 2 are open (on /dev/null if not), so that pipes
+/// created later never land on them.
+pub fn ensure_std_fds() -> SysResult<()> {
+    for fd in 0..3 {
+        // SAFETY: F_GETFD only queries fd.
+        if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
+            let flags = if fd == 0 {
+                libc::O_RDONLY
+            } else {
+                libc::O_WRONLY
+            };
+            // SAFETY: the path is a valid C string.
+            let new = check(unsafe { libc::open(c"/dev/null".as_ptr(), flags) })?;
+            if new != fd {
+                dup2(new, fd)?;
+                close(new);
+            }
+        }
+    }
+    Ok(())
+}
