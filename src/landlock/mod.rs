@@ -16,7 +16,8 @@
 //!   /dev/log or a database socket is not a write to the file system.
 //! - Writable paths: the `--writable` ones plus [`DEFAULT_WRITABLE`] (those
 //!   present). /dev/pts, /dev/ptmx, /dev/tty and /dev/console keep terminal
-//!   use working, ioctls included.
+//!   use working, ioctls included. Devices the program opens for writing
+//!   (a GPU, /dev/kvm) must be listed with `--writable`.
 //! - Standard streams: Landlock checks rights when a file is opened, so fds
 //!   the child inherits (the log pipes on 1 and 2) stay writable. Opening
 //!   /dev/stdout re-opens /proc/self/fd/1: for a pipe or socket that open is
@@ -27,9 +28,16 @@
 //!   except the writable paths. Landlock can only allow-list, so
 //!   [`prepare`] walks from `/` towards each writable path and grants
 //!   EXECUTE beneath every entry that neither is a writable path nor
-//!   contains one (see `rules::exec_rules` for the limits).
+//!   contains one (see `rules::exec_rules` for the limits). Without
+//!   `--read-only` the writable paths only mark where exec is denied.
 //! - `--bind-ports` / `--connect-ports`: TCP bind / connect are handled only
 //!   when the respective list is given; only the listed ports are allowed.
+//!   An empty list means "not restricted" (there is no deny-all spelling);
+//!   port 0 allows binding to an ephemeral port. UDP is never restricted.
+//! - ABI requirements: `--read-only` 3 (truncate; best effort on 1-2
+//!   confines writes but not truncation), `--no-exec-writable` 1, ports 4.
+//!   Without `--landlock best-effort` a lower ABI is an error naming the
+//!   option and the ABI found.
 //!
 //! The `landlock` crate builds the ruleset; its `restrict_self` consumes the
 //! ruleset and also sets no-new-privs itself, so enforcement is one raw

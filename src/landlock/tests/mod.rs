@@ -65,6 +65,7 @@ fn parse_path_spec_table() {
     }
 }
 
+#[cfg(debug_assertions)]
 #[test]
 fn simulated_abi_table() {
     let table = [
