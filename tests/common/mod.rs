@@ -1,0 +1,323 @@
+//! Test harness: run the real hardinit binary, as a normal process or as PID 1
+//! of a fresh PID namespace, with a timeout, and leave nothing behind.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+pub const TIMEOUT: Duration = Duration::from_secs(30);
+
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_hardinit"))
+}
+
+/// A fixture program from `examples/` (cargo test builds them next to the binary).
+pub fn example(name: &str) -> PathBuf {
+    let p = bin().parent().unwrap().join("examples").join(name);
+    assert!(p.exists(), "fixture {} not built; run `cargo test` (it builds examples)", p.display());
+    p
+}
+
+/// The shared fixtures directory (../shared/fixtures), if present.
+pub fn shared_fixture(rel: &str) -> Option<PathBuf> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures").join(rel);
+    if p.exists() {
+        Some(p)
+    } else {
+        skip(&format!("{} is missing (a clone without ../shared)", p.display()));
+        None
+    }
+}
+
+/// Print why a test cannot run. Under CI (CI=true) a skip is a failure:
+/// CI must run everything.
+pub fn skip(reason: &str) {
+    if std::env::var("CI").map(|v| v == "true").unwrap_or(false) {
+        panic!("test cannot run under CI: {reason}");
+    }
+    eprintln!("SKIP: {reason}");
+}
+
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no arguments.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Root and `unshare --pid` available: hardinit can be PID 1.
+pub fn can_be_pid1() -> bool {
+    if !is_root() {
+        skip("not root: cannot make hardinit PID 1 of a new PID namespace");
+        return false;
+    }
+    true
+}
+
+/// How to start hardinit.
+pub struct Run {
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub pid1: bool,
+    pub argv0: Option<String>,
+    pub stdin_null: bool,
+}
+
+impl Run {
+    pub fn new(args: &[&str]) -> Run {
+        Run {
+            args: args.iter().map(|s| s.to_string()).collect(),
+            env: Vec::new(),
+            pid1: false,
+            argv0: None,
+            stdin_null: true,
+        }
+    }
+
+    /// As PID 1 of a new PID namespace (needs root).
+    pub fn pid1(mut self) -> Run {
+        self.pid1 = true;
+        self
+    }
+
+    pub fn env(mut self, k: &str, v: &str) -> Run {
+        self.env.push((k.into(), v.into()));
+        self
+    }
+
+    /// Invoke under another name (tini mode) through a symlink.
+    pub fn argv0(mut self, name: &str) -> Run {
+        self.argv0 = Some(name.into());
+        self
+    }
+
+    pub fn command(&self) -> Command {
+        let exe = match &self.argv0 {
+            Some(name) => {
+                let dir = std::env::temp_dir().join(format!("hardinit-argv0-{}", std::process::id()));
+                std::fs::create_dir_all(&dir).unwrap();
+                let link = dir.join(name);
+                if !link.exists() {
+                    std::os::unix::fs::symlink(bin(), &link).unwrap();
+                }
+                link
+            }
+            None => bin(),
+        };
+        let mut cmd = if self.pid1 {
+            let mut c = Command::new("unshare");
+            c.args(["--pid", "--fork", "--mount-proc", "--kill-child"]).arg(&exe);
+            c
+        } else {
+            Command::new(&exe)
+        };
+        cmd.args(&self.args);
+        // A clean, predictable environment: no HARDINIT_* from the outside.
+        cmd.env_clear();
+        cmd.env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        if self.stdin_null {
+            cmd.stdin(Stdio::null());
+        }
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        // Own process group, so cleanup can kill everything we started.
+        cmd.process_group(0);
+        cmd
+    }
+
+    /// Run to completion (or kill at the timeout) and collect the output.
+    pub fn output(&self) -> Output {
+        self.output_within(TIMEOUT)
+    }
+
+    pub fn output_within(&self, timeout: Duration) -> Output {
+        let started = Instant::now();
+        let child = self.command().spawn().expect("start hardinit");
+        let mut s = Spawned::new(child);
+        let code = s.wait_timeout(timeout);
+        let (stdout, stderr) = s.collect();
+        Output {
+            code,
+            stdout,
+            stderr,
+            elapsed: started.elapsed(),
+        }
+    }
+
+    pub fn spawn(&self) -> Spawned {
+        Spawned::new(self.command().spawn().expect("start hardinit"))
+    }
+}
+
+#[derive(Debug)]
+pub struct Output {
+    /// Exit code; None when killed by the timeout or a signal.
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Output {
+    /// stdout lines parsed as JSON (mozlog records), panicking on any other line.
+    pub fn records(&self) -> Vec<serde_json::Value> {
+        self.stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+            .collect()
+    }
+
+    /// The `Fields.msg` of the program's records of one stream.
+    pub fn msgs(&self, kind: &str) -> Vec<String> {
+        self.records()
+            .iter()
+            .filter(|r| r["Type"] == kind)
+            .map(|r| r["Fields"]["msg"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+}
+
+/// A running hardinit whose stdout lines can be awaited. Killed (with its
+/// whole process group) when dropped.
+pub struct Spawned {
+    pub child: Child,
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+    stderr: Option<std::thread::JoinHandle<String>>,
+    reader: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Spawned {
+    fn new(mut child: Child) -> Spawned {
+        let stdout = child.stdout.take().unwrap();
+        let mut stderr = child.stderr.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                match line {
+                    Ok(l) => {
+                        if tx.send(l).is_err() {
+                            break;
+                        }
+                    }
+                    Err(_) => break,
+                }
+            }
+        });
+        let stderr = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = stderr.read_to_string(&mut s);
+            s
+        });
+        Spawned {
+            child,
+            lines: rx,
+            seen: Vec::new(),
+            stderr: Some(stderr),
+            reader: Some(reader),
+        }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Wait for a stdout line containing `needle`; returns it.
+    pub fn wait_line(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) => {
+                    self.seen.push(l.clone());
+                    if l.contains(needle) {
+                        return l;
+                    }
+                }
+                Err(_) => panic!("no line containing {needle:?} within {TIMEOUT:?}; saw {:?}", self.seen),
+            }
+        }
+    }
+
+    /// The host pid of hardinit itself (under unshare, the forked child).
+    pub fn hardinit_pid(&self, pid1: bool) -> i32 {
+        if !pid1 {
+            return self.pid();
+        }
+        let path = format!("/proc/{0}/task/{0}/children", self.pid());
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                if let Some(p) = text.split_whitespace().next() {
+                    return p.parse().unwrap();
+                }
+            }
+            assert!(Instant::now() < deadline, "unshare never forked");
+            std::thread::yield_now();
+        }
+    }
+
+    pub fn signal(&self, pid: i32, sig: i32) {
+        // SAFETY: kill has no memory arguments.
+        let r = unsafe { libc::kill(pid, sig) };
+        assert_eq!(r, 0, "kill({pid}, {sig}) failed");
+    }
+
+    /// Exit code, or None if it had to be killed at the timeout.
+    pub fn wait_timeout(&mut self, timeout: Duration) -> Option<i32> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return st.code();
+            }
+            if Instant::now() >= deadline {
+                self.kill_all();
+                let _ = self.child.wait();
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    fn kill_all(&self) {
+        // SAFETY: kill has no memory arguments; the group is ours.
+        unsafe { libc::kill(-(self.child.id() as i32), libc::SIGKILL) };
+    }
+
+    /// Remaining stdout lines (after exit) and all of stderr.
+    pub fn collect(&mut self) -> (String, String) {
+        if let Some(r) = self.reader.take() {
+            let _ = r.join();
+        }
+        let mut out: Vec<String> = std::mem::take(&mut self.seen);
+        while let Ok(l) = self.lines.try_recv() {
+            out.push(l);
+        }
+        let mut stdout = out.join("\n");
+        if !stdout.is_empty() {
+            stdout.push('\n');
+        }
+        let stderr = self.stderr.take().map(|h| h.join().unwrap_or_default()).unwrap_or_default();
+        (stdout, stderr)
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            self.kill_all();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Read a field of /proc/<pid>/status.
+pub fn proc_status(pid: i32, key: &str) -> Option<String> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}:")).map(|v| v.trim().to_string()))
+}
