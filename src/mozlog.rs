@@ -183,9 +183,9 @@ impl Framer {
             .saturating_sub(out.len() - start + PARTIAL_SUFFIX_ROOM);
         let (used, _) = escape_limited(data, budget, at_end, out);
         let last = may_close && used == data.len();
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "\",\"partial_id\":\"{}-{}-{}\",\"partial_ordinal\":{},\"partial_last\":{}}}}}\n",
+            "\",\"partial_id\":\"{}-{}-{}\",\"partial_ordinal\":{},\"partial_last\":{}}}}}",
             self.pid, self.kind, id, ordinal, last
         );
         debug_assert!(out.len() - start <= self.limit);
@@ -221,11 +221,6 @@ fn find_newline(data: &[u8]) -> Option<usize> {
 #[inline]
 fn needs_escape(b: u8) -> bool {
     b < 0x20 || b == b'"' || b == b'\\'
-}
-
-/// Escape all of `input` (no size limit).
-pub fn escape_all(input: &[u8], out: &mut Vec<u8>) {
-    escape_limited(input, usize::MAX, true, out);
 }
 
 /// JSON-escape `input` into `out`, writing at most `budget` bytes.

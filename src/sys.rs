@@ -35,11 +35,6 @@ pub fn sigset_of(signals: impl Iterator<Item = i32>) -> libc::sigset_t {
     set
 }
 
-pub fn sigset_contains(set: &libc::sigset_t, sig: i32) -> bool {
-    // SAFETY: set is an initialised sigset_t.
-    unsafe { libc::sigismember(set, sig) == 1 }
-}
-
 /// Block `set`, returning the mask that was in force before.
 pub fn block_signals(set: &libc::sigset_t) -> SysResult<libc::sigset_t> {
     let mut old = empty_sigset();

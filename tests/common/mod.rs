@@ -18,17 +18,26 @@ pub fn bin() -> PathBuf {
 /// A fixture program from `examples/` (cargo test builds them next to the binary).
 pub fn example(name: &str) -> PathBuf {
     let p = bin().parent().unwrap().join("examples").join(name);
-    assert!(p.exists(), "fixture {} not built; run `cargo test` (it builds examples)", p.display());
+    assert!(
+        p.exists(),
+        "fixture {} not built; run `cargo test` (it builds examples)",
+        p.display()
+    );
     p
 }
 
 /// The shared fixtures directory (../shared/fixtures), if present.
 pub fn shared_fixture(rel: &str) -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures").join(rel);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/fixtures")
+        .join(rel);
     if p.exists() {
         Some(p)
     } else {
-        skip(&format!("{} is missing (a clone without ../shared)", p.display()));
+        skip(&format!(
+            "{} is missing (a clone without ../shared)",
+            p.display()
+        ));
         None
     }
 }
@@ -96,7 +105,8 @@ impl Run {
     pub fn command(&self) -> Command {
         let exe = match &self.argv0 {
             Some(name) => {
-                let dir = std::env::temp_dir().join(format!("hardinit-argv0-{}", std::process::id()));
+                let dir =
+                    std::env::temp_dir().join(format!("hardinit-argv0-{}", std::process::id()));
                 std::fs::create_dir_all(&dir).unwrap();
                 let link = dir.join(name);
                 if !link.exists() {
@@ -108,7 +118,8 @@ impl Run {
         };
         let mut cmd = if self.pid1 {
             let mut c = Command::new("unshare");
-            c.args(["--pid", "--fork", "--mount-proc", "--kill-child"]).arg(&exe);
+            c.args(["--pid", "--fork", "--mount-proc", "--kill-child"])
+                .arg(&exe);
             c
         } else {
             Command::new(&exe)
@@ -116,7 +127,10 @@ impl Run {
         cmd.args(&self.args);
         // A clean, predictable environment: no HARDINIT_* from the outside.
         cmd.env_clear();
-        cmd.env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        cmd.env(
+            "PATH",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        );
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
@@ -238,7 +252,10 @@ impl Spawned {
                         return l;
                     }
                 }
-                Err(_) => panic!("no line containing {needle:?} within {TIMEOUT:?}; saw {:?}", self.seen),
+                Err(_) => panic!(
+                    "no line containing {needle:?} within {TIMEOUT:?}; saw {:?}",
+                    self.seen
+                ),
             }
         }
     }
@@ -301,7 +318,11 @@ impl Spawned {
         if !stdout.is_empty() {
             stdout.push('\n');
         }
-        let stderr = self.stderr.take().map(|h| h.join().unwrap_or_default()).unwrap_or_default();
+        let stderr = self
+            .stderr
+            .take()
+            .map(|h| h.join().unwrap_or_default())
+            .unwrap_or_default();
         (stdout, stderr)
     }
 }
@@ -318,6 +339,8 @@ impl Drop for Spawned {
 /// Read a field of /proc/<pid>/status.
 pub fn proc_status(pid: i32, key: &str) -> Option<String> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{key}:")).map(|v| v.trim().to_string()))
+    text.lines().find_map(|l| {
+        l.strip_prefix(&format!("{key}:"))
+            .map(|v| v.trim().to_string())
+    })
 }
