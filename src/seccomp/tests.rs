@@ -654,14 +654,9 @@ fn running_target() {
     );
 }
 
-/// Install Docker's profile for real in a forked child and probe it.
-#[test]
-fn install_in_a_child() {
-    let Some(json) = fixture("docker-default.json") else {
-        return;
-    };
-    let t = Target::running(bits(DOCKER_CAPS)).unwrap();
-    let c = compile_json(&json, &t).unwrap();
+/// Install `c` for real in a forked child and check the errno of each probe
+/// (nr, args, expected errno); the child exits with the failing probe's index.
+fn probe_in_child(c: &Compiled, probes: &[(libc::c_long, [usize; 3], i32)]) {
     // SAFETY: the child only makes raw syscalls (no allocation, no locks)
     // before _exit, which is what is allowed after fork in a threaded process.
     let pid = unsafe { libc::fork() };
@@ -675,28 +670,11 @@ fn install_in_a_child() {
             if let Err(e) = c.install() {
                 libc::_exit(if e == libc::EINVAL { 91 } else { 92 });
             }
-            let errno = || *libc::__errno_location();
-            if libc::syscall(libc::SYS_clone3, 0usize, 0usize) != -1 || errno() != libc::ENOSYS {
-                libc::_exit(10);
-            }
-            if libc::syscall(
-                libc::SYS_kexec_load,
-                0usize,
-                0usize,
-                0usize,
-                0xdead_0000usize,
-            ) != -1
-                || errno() != libc::EPERM
-            {
-                libc::_exit(11);
-            }
-            if libc::syscall(libc::SYS_close, -1) != -1 || errno() != libc::EBADF {
-                libc::_exit(12);
-            }
-            if libc::syscall(libc::SYS_socket, 40i64 | 1 << 32, 1, 0) != -1
-                || errno() != libc::EPERM
-            {
-                libc::_exit(13);
+            for (i, (nr, a, want)) in probes.iter().enumerate() {
+                let rc = libc::syscall(*nr, a[0], a[1], a[2]);
+                if rc != -1 || *libc::__errno_location() != *want {
+                    libc::_exit(10 + i as i32);
+                }
             }
             libc::_exit(0);
         }
@@ -708,6 +686,110 @@ fn install_in_a_child() {
     match libc::WEXITSTATUS(status) {
         0 => {}
         91 => println!("SKIP: seccomp filters unavailable here (EINVAL)"),
-        code => panic!("child failed check {code}"),
+        code @ 10.. => panic!("{}: probe {} failed", c.name, code - 10),
+        code => panic!("{}: child setup failed ({code})", c.name),
     }
+}
+
+#[test]
+fn install_in_a_child() {
+    use libc::*;
+    const NO_FD: usize = usize::MAX;
+    let sock40 = (40usize | 1 << 32, NO_FD);
+    let t = Target::running(bits(DOCKER_CAPS)).unwrap();
+    if let Some(json) = fixture("docker-default.json") {
+        let c = compile_json(&json, &t).unwrap();
+        probe_in_child(
+            &c,
+            &[
+                (SYS_clone3, [0, 0, 0], ENOSYS),
+                (SYS_kexec_load, [0, 0, 0], EPERM),
+                (SYS_close, [NO_FD, 0, 0], EBADF),
+                (SYS_socket, [sock40.0, sock40.1, 0], EPERM),
+            ],
+        );
+    }
+    let c = compile(&load("default").unwrap(), &Target { bounding: 0, ..t }).unwrap();
+    probe_in_child(
+        &c,
+        &[
+            (SYS_clone3, [0, 0, 0], ENOSYS),
+            (SYS_close, [NO_FD, 0, 0], EBADF),
+            (SYS_ptrace, [PTRACE_PEEKDATA as usize, 0, 0], EPERM),
+            (SYS_socket, [sock40.0, sock40.1, 0], EPERM),
+            (SYS_socket, [AF_INET as usize | 1 << 32, NO_FD, 0], EINVAL),
+            (SYS_ioctl, [NO_FD, TIOCSTI as usize, 0], EPERM),
+            (SYS_ioctl, [NO_FD, TCGETS as usize, 0], EBADF),
+            (SYS_io_uring_setup, [0, 0, 0], ENOSYS),
+        ],
+    );
+}
+
+#[test]
+fn embedded_default_under_the_interpreter() {
+    let p = load("default").unwrap();
+    for arch in [Arch::X86_64, Arch::Aarch64] {
+        let c = compile(&p, &target(arch, &[])).unwrap();
+        assert_eq!(c.default_action, "SCMP_ACT_ERRNO(1)");
+        let run = |name: &str, args: &[u64]| run_all(&c, &call(arch, name, args));
+        let eperm = errno(libc::EPERM);
+        let enosys = errno(libc::ENOSYS);
+        let cases: &[(&str, &[u64], u32)] = &[
+            ("read", &[], ALLOW),
+            ("openat", &[], ALLOW),
+            ("execve", &[], ALLOW),
+            ("clone", &[libc::SIGCHLD as u64], ALLOW),
+            (
+                "clone",
+                &[libc::CLONE_NEWUSER as u64 | libc::SIGCHLD as u64],
+                eperm,
+            ),
+            ("clone", &[libc::CLONE_NEWNET as u64], eperm),
+            ("clone3", &[], enosys),
+            ("io_uring_setup", &[], enosys),
+            ("socket", &[2, 1, 0], ALLOW),
+            ("socket", &[10, 2, 0], ALLOW),
+            ("socket", &[1, 1, 0], ALLOW),
+            ("socket", &[16, 3, 0], ALLOW),
+            ("socket", &[16, 3, 9], eperm), // NETLINK_AUDIT
+            ("socket", &[17, 3, 0], eperm), // AF_PACKET
+            ("socket", &[40, 1, 0], eperm), // AF_VSOCK
+            ("socket", &[40 | 2 << 32, 1, 0], eperm),
+            ("socket", &[38, 5, 0], eperm), // AF_ALG
+            ("ioctl", &[0, 0x5401], ALLOW), // TCGETS
+            ("ioctl", &[0, 0x5412], eperm), // TIOCSTI
+            ("ioctl", &[0, 0xffff_ffff_0000_5412], eperm),
+            ("ioctl", &[0, 0x541C], eperm), // TIOCLINUX
+            ("personality", &[0], ALLOW),
+            ("personality", &[0xffff_ffff], ALLOW),
+            ("personality", &[0x0040_0000], eperm),
+            ("personality", &[8], eperm),
+            ("ptrace", &[], eperm),
+            ("process_vm_readv", &[], eperm),
+            ("keyctl", &[], eperm),
+            ("add_key", &[], eperm),
+            ("bpf", &[], eperm),
+            ("perf_event_open", &[], eperm),
+            ("userfaultfd", &[], eperm),
+            ("mount", &[], eperm),
+            ("unshare", &[], eperm),
+            ("setns", &[], eperm),
+            ("kexec_load", &[], eperm),
+            ("finit_module", &[], eperm),
+            ("open_by_handle_at", &[], eperm),
+            ("chroot", &[], eperm),
+        ];
+        for (name, args, want) in cases {
+            assert_eq!(run(name, args), *want, "{arch} {name}({args:x?})");
+        }
+        let with_chroot = compile(&p, &target(arch, &["CAP_SYS_CHROOT"])).unwrap();
+        assert_eq!(run_all(&with_chroot, &call(arch, "chroot", &[])), ALLOW);
+    }
+    let c = compile(&p, &target(Arch::X86_64, &[])).unwrap();
+    assert_eq!(run_all(&c, &call(Arch::X86_64, "arch_prctl", &[])), ALLOW);
+    assert_eq!(run_all(&c, &call(Arch::X86_64, "fork", &[])), ALLOW);
+    assert_eq!(
+        run_all(&c, &call(Arch::X86_64, "modify_ldt", &[])),
+        errno(libc::EPERM)
+    );
 }
