@@ -1,0 +1,377 @@
+//! `Profile` + `Target` -> stacked BPF programs.
+//!
+//! # Which rule wins
+//!
+//! When several entries of a profile match one call, the result is the
+//! strictest of their actions, by the kernel's precedence (KILL_PROCESS >
+//! KILL_THREAD > TRAP > ERRNO > LOG > ALLOW); among ERRNO entries with
+//! different errnos, the entry that comes first in the profile wins. No entry
+//! matching gives the default action. This is not "first matching entry
+//! wins": libseccomp merges all rules of a syscall into one decision tree and
+//! refuses (EEXIST) or silently keeps one of two overlapping rules with
+//! different actions, depending on their shape, so runtimes built on it have
+//! no single order semantics to copy. Docker's and Podman's profiles never
+//! let two entries with different actions match the same call (their
+//! `includes`/`excludes` make them disjoint), so for them every reading gives
+//! the same filter; precedence is the one that can be built exactly from
+//! stacked filters and that never lets a deny entry be shadowed by an allow.
+//!
+//! # Construction
+//!
+//! seccompiler builds filters with one match action each, and the kernel runs
+//! every installed filter and keeps the strictest result (ties: the most
+//! recently installed filter). So, for a profile with default action D:
+//!
+//! * one filter per distinct non-ALLOW action A: entries with action A -> A,
+//!   anything else -> ALLOW. Installed in reverse order of first appearance,
+//!   so that among equally strict actions (two ERRNOs) the earlier entry's
+//!   filter is the more recent one and wins the tie;
+//! * if D is not ALLOW, a base filter: a call matching ANY entry -> ALLOW,
+//!   anything else -> D. It never ties with the others (it returns D only
+//!   when they all return ALLOW), so it can go last, and it must: every filter
+//!   installed before the last one runs on the remaining seccomp(2) calls of
+//!   `install`, and the base filter is the one that denies seccomp(2) when the
+//!   profile does not list it.
+//!
+//! Docker's default: D = ERRNO(1), one ERRNO(38) entry for clone3. clone3 ->
+//! base ALLOW, ERRNO(38) filter ERRNO(38): ENOSYS, which makes glibc fall back
+//! to clone(2) (EPERM would make posix_spawn and pthread_create fail).
+//!
+//! # Other ABIs
+//!
+//! seccompiler's prologue returns KILL_PROCESS when seccomp_data.arch is not
+//! the target's (an i386 `int 0x80` on x86_64, an arm32 task on aarch64). x32
+//! calls arrive as AUDIT_ARCH_X86_64 with bit 30 (__X32_SYSCALL_BIT) set in
+//! the number; every x86_64 program gets a guard killing those too, whatever
+//! the default action, so that no profile ever opens the x32 table.
+
+use std::collections::BTreeMap;
+
+use seccompiler::{
+    sock_filter, BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition,
+    SeccompFilter, SeccompRule,
+};
+
+use super::profile::{Action, ArgCmp, Op, Profile, Rule};
+use super::{table, Arch, Compiled, Error, Target};
+
+/// Per filter (include/uapi/linux/bpf_common.h).
+const BPF_MAXINSNS: usize = 4096;
+/// Over all stacked filters, each counted with 4 extra (kernel/seccomp.c).
+const MAX_INSNS_PER_PATH: usize = 32768;
+/// __X32_SYSCALL_BIT (arch/x86/include/uapi/asm/unistd.h).
+const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+
+/// Arguments the kernel declares `int`/`unsigned int` (or a 32-bit typedef).
+/// The kernel uses only their low 32 bits, so a 64-bit comparison could be
+/// bypassed by setting the high bits: socket(AF_VSOCK | 1 << 32) passes a
+/// 64-bit "family > 40" test yet opens an AF_VSOCK socket. Compared as 32-bit.
+/// Every other argument is compared in 64 bits, as libseccomp does.
+const INT_ARGS: &[(&str, &[u8])] = &[
+    ("socket", &[0, 1, 2]),          // int family, int type, int protocol
+    ("socketpair", &[0, 1, 2]),      // int family, int type, int protocol
+    ("personality", &[0]),           // unsigned int personality
+    ("setns", &[0, 1]),              // int fd, int nstype
+    ("ioctl", &[0, 1]),              // unsigned int fd, unsigned int cmd
+    ("fcntl", &[0, 1]),              // unsigned int fd, unsigned int cmd
+    ("prctl", &[0]),                 // int option
+    ("kill", &[0, 1]),               // pid_t pid, int sig
+    ("tgkill", &[0, 1, 2]),          // pid_t tgid, pid_t pid, int sig
+    ("openat", &[0, 2]),             // int dfd, int flags
+    ("setsockopt", &[0, 1, 2]),      // int fd, int level, int optname
+    ("getsockopt", &[0, 1, 2]),      // int fd, int level, int optname
+    ("bpf", &[0]),                   // int cmd
+    ("keyctl", &[0]),                // int option
+    ("seccomp", &[0, 1]),            // unsigned int op, unsigned int flags
+    ("madvise", &[2]),               // int behavior
+    ("memfd_create", &[1]),          // unsigned int flags
+    ("getrandom", &[2]),             // unsigned int flags
+    ("setuid", &[0]),                // uid_t
+    ("setgid", &[0]),                // gid_t
+    ("setresuid", &[0, 1, 2]),       // uid_t x3
+    ("setresgid", &[0, 1, 2]),       // gid_t x3
+    ("perf_event_open", &[1, 2, 3]), // pid_t pid, int cpu, int group_fd
+];
+
+/// Per syscall number: `None` = unconditional, `Some(rules)` = any of the rules.
+type Chains = BTreeMap<i64, Option<Vec<SeccompRule>>>;
+
+struct Entry {
+    nr: i64,
+    action: Action,
+    rule: Option<SeccompRule>,
+}
+
+pub(super) fn compile(profile: &Profile, target: &Target) -> Result<Compiled, Error> {
+    let err = |path: &str, message: String| Error::new(&profile.name, path, message);
+    let arch = target.arch;
+    let default = profile.default_action;
+
+    let mut entries = Vec::new();
+    let mut skipped = Vec::new();
+    for rule in profile.rules.iter().filter(|r| applies(r, target)) {
+        for (j, name) in rule.names.iter().enumerate() {
+            let Some(nr) = super::syscall_number(arch, name) else {
+                // A name this table lacks is harmless to drop when the default
+                // is at least as strict (moby skips unknown names the same
+                // way); dropping a stricter entry would weaken the profile.
+                if rule.action.rank() < default.rank() {
+                    return Err(err(
+                        &format!("{}.names[{j}]", rule.path),
+                        format!(
+                            "syscall {name:?} is unknown on {arch}; dropping this {} entry \
+                             would leave the call to the default {default}",
+                            rule.action
+                        ),
+                    ));
+                }
+                skipped.push(name.clone());
+                continue;
+            };
+            let chain = match rule.args.is_empty() {
+                true => None,
+                false => {
+                    let mut conds = Vec::new();
+                    for (k, cmp) in rule.args.iter().enumerate() {
+                        let path = format!("{}.args[{k}]", rule.path);
+                        conds.push(condition(name, cmp).map_err(|m| err(&path, m))?);
+                    }
+                    let r = SeccompRule::new(conds).map_err(|e| err(&rule.path, e.to_string()))?;
+                    Some(r)
+                }
+            };
+            entries.push(Entry {
+                nr,
+                action: rule.action,
+                rule: chain,
+            });
+        }
+    }
+    skipped.sort();
+    skipped.dedup();
+    // Entries that repeat the default ALLOW change nothing.
+    if default == Action::Allow {
+        entries.retain(|e| e.action != Action::Allow);
+    }
+    if entries.is_empty() {
+        return Err(err(
+            "syscalls",
+            format!(
+                "no entry applies on {arch} with these capabilities: the filter would be \
+                 the default {default} for every call"
+            ),
+        ));
+    }
+
+    // Non-ALLOW actions in order of first appearance.
+    let mut actions: Vec<Action> = Vec::new();
+    for e in &entries {
+        if e.action != Action::Allow && !actions.contains(&e.action) {
+            actions.push(e.action);
+        }
+    }
+    let mut stack: Vec<(Action, Action, Chains)> = Vec::new(); // (match, mismatch, chains)
+    for &a in actions.iter().rev() {
+        stack.push((
+            a,
+            Action::Allow,
+            chains(entries.iter().filter(|e| e.action == a)),
+        ));
+    }
+    if default != Action::Allow {
+        stack.push((Action::Allow, default, chains(entries.iter())));
+    }
+
+    // seccomp(2) itself must pass every filter but the last one.
+    if let Some(nr) = super::syscall_number(arch, "seccomp") {
+        let early = &stack[..stack.len() - 1];
+        if let Some((a, _, _)) = early.iter().find(|(_, _, c)| c.contains_key(&nr)) {
+            return Err(err(
+                "syscalls",
+                format!(
+                    "an entry gives seccomp {a}, but this profile needs {} stacked filters and \
+                     the later ones are installed with seccomp(2); leave seccomp to the default \
+                     action instead",
+                    stack.len()
+                ),
+            ));
+        }
+    }
+
+    let mut programs = Vec::new();
+    for (on_match, mismatch, chains) in stack {
+        programs.push(build(chains, on_match, mismatch, arch).map_err(|m| err("", m))?);
+    }
+    let instructions: usize = programs.iter().map(Vec::len).sum();
+    let path_len = instructions + 4 * programs.len();
+    if path_len > MAX_INSNS_PER_PATH {
+        return Err(err(
+            "",
+            format!(
+                "the filters need {path_len} instructions, over the kernel's {MAX_INSNS_PER_PATH}"
+            ),
+        ));
+    }
+
+    Ok(Compiled {
+        name: profile.name.clone(),
+        default_action: default.to_string(),
+        allowed: allowed(&entries, default, arch),
+        skipped,
+        instructions,
+        programs,
+    })
+}
+
+/// Docker's evaluation of `includes`/`excludes` (moby profiles/seccomp):
+/// included caps must ALL be kept, any kept excluded cap drops the entry;
+/// arches compare with the Docker name of the running architecture; the
+/// entry applies from `includes.minKernel` on and stops at `excludes.minKernel`.
+fn applies(rule: &Rule, t: &Target) -> bool {
+    let kept = |c: &u8| t.bounding & (1u64 << c) != 0;
+    let arch = t.arch.docker_name();
+    let (inc, exc) = (&rule.includes, &rule.excludes);
+    inc.caps.iter().all(kept)
+        && !exc.caps.iter().any(kept)
+        && (inc.arches.is_empty() || inc.arches.iter().any(|a| a == arch))
+        && !exc.arches.iter().any(|a| a == arch)
+        && inc.min_kernel.map_or(true, |k| t.kernel >= k)
+        && exc.min_kernel.map_or(true, |k| t.kernel < k)
+}
+
+fn condition(name: &str, cmp: &ArgCmp) -> Result<SeccompCondition, String> {
+    let dword = INT_ARGS
+        .iter()
+        .any(|(n, idx)| *n == name && idx.contains(&cmp.index));
+    let narrow = |v: u64| -> Result<u64, String> {
+        match v {
+            0..=0xffff_ffff => Ok(v),
+            // A negative int written sign-extended.
+            0xffff_ffff_8000_0000.. => Ok(v & 0xffff_ffff),
+            _ => Err(format!(
+                "{v:#x} does not fit argument {} of {name}, which the kernel reads as 32 bits",
+                cmp.index
+            )),
+        }
+    };
+    let (len, value, value_two) = match dword {
+        true => (
+            SeccompCmpArgLen::Dword,
+            narrow(cmp.value)?,
+            narrow(cmp.value_two)?,
+        ),
+        false => (SeccompCmpArgLen::Qword, cmp.value, cmp.value_two),
+    };
+    let (op, datum) = match cmp.op {
+        Op::Ne => (SeccompCmpOp::Ne, value),
+        Op::Lt => (SeccompCmpOp::Lt, value),
+        Op::Le => (SeccompCmpOp::Le, value),
+        Op::Eq => (SeccompCmpOp::Eq, value),
+        Op::Ge => (SeccompCmpOp::Ge, value),
+        Op::Gt => (SeccompCmpOp::Gt, value),
+        Op::MaskedEq => (SeccompCmpOp::MaskedEq(value), value_two),
+    };
+    SeccompCondition::new(cmp.index, len, op, datum).map_err(|e| e.to_string())
+}
+
+fn chains<'a>(entries: impl Iterator<Item = &'a Entry>) -> Chains {
+    let mut out = Chains::new();
+    for e in entries {
+        let slot = out.entry(e.nr).or_insert_with(|| Some(Vec::new()));
+        match (slot, &e.rule) {
+            (slot, None) => *slot = None,
+            (Some(rules), Some(r)) => rules.push(r.clone()),
+            (None, Some(_)) => {} // already unconditional
+        }
+    }
+    out
+}
+
+fn seccompiler_action(a: Action) -> SeccompAction {
+    match a {
+        Action::Allow => SeccompAction::Allow,
+        Action::Log => SeccompAction::Log,
+        Action::Errno(e) => SeccompAction::Errno(u32::from(e)),
+        Action::Trap => SeccompAction::Trap,
+        Action::KillThread => SeccompAction::KillThread,
+        Action::KillProcess => SeccompAction::KillProcess,
+    }
+}
+
+fn build(
+    chains: Chains,
+    on_match: Action,
+    mismatch: Action,
+    arch: Arch,
+) -> Result<BpfProgram, String> {
+    let rules = chains
+        .into_iter()
+        .map(|(nr, c)| (nr, c.unwrap_or_default()))
+        .collect();
+    let filter = SeccompFilter::new(
+        rules,
+        seccompiler_action(mismatch),
+        seccompiler_action(on_match),
+        arch.seccompiler(),
+    )
+    .map_err(|e| e.to_string())?;
+    let mut prog: BpfProgram = filter.try_into().map_err(|e| match e {
+        seccompiler::BackendError::FilterTooLarge(n) => format!(
+            "the {on_match} filter has {n} instructions, the kernel accepts at most \
+             {BPF_MAXINSNS} per filter"
+        ),
+        other => other.to_string(),
+    })?;
+    if arch == Arch::X86_64 {
+        // After seccompiler's 3-instruction arch check, whose "arch matches"
+        // jump lands on index 3; every later jump is forward and relative.
+        let guard = [
+            stmt(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 0), // seccomp_data.nr
+            jump(
+                libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K,
+                X32_SYSCALL_BIT,
+                0,
+                1,
+            ),
+            stmt(libc::BPF_RET | libc::BPF_K, libc::SECCOMP_RET_KILL_PROCESS),
+        ];
+        prog.splice(3..3, guard);
+    }
+    if prog.is_empty() || prog.len() > BPF_MAXINSNS {
+        return Err(format!(
+            "the {on_match} filter has {} instructions, the kernel accepts 1..={BPF_MAXINSNS}",
+            prog.len()
+        ));
+    }
+    Ok(prog)
+}
+
+fn stmt(code: u32, k: u32) -> sock_filter {
+    jump(code, k, 0, 0)
+}
+
+fn jump(code: u32, k: u32, jt: u8, jf: u8) -> sock_filter {
+    sock_filter {
+        code: code as u16,
+        jt,
+        jf,
+        k,
+    }
+}
+
+/// Names a call can get through with, sorted: some passing entry (or a
+/// passing default) and no unconditional stricter entry.
+fn allowed(entries: &[Entry], default: Action, arch: Arch) -> Vec<String> {
+    let mut out: Vec<String> = table(arch)
+        .iter()
+        .filter(|(_, nr)| {
+            let mine = || entries.iter().filter(move |e| e.nr == *nr);
+            let passes = default.passes() || mine().any(|e| e.action.passes());
+            let blocked = mine().any(|e| e.rule.is_none() && !e.action.passes());
+            passes && !blocked
+        })
+        .map(|(name, _)| name.to_string())
+        .collect();
+    out.sort();
+    out
+}
