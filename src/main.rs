@@ -10,6 +10,7 @@ mod cli;
 mod events;
 mod health;
 mod landlock;
+mod learn;
 mod mozlog;
 mod plan;
 mod report;
@@ -246,9 +247,10 @@ fn init(plan: &plan::Plan, signals: SignalSetup) -> u8 {
             let _ = sys::write_all(libc::STDERR_FILENO, text.as_bytes());
         }
     }
-    if let Err(e) = started.release() {
-        return spawn_failed(plan, &e);
-    }
+    let learner = match started.release() {
+        Ok((_, learner)) => learner,
+        Err(e) => return spawn_failed(plan, &e),
+    };
     tracing::info!(
         event = "child_started",
         pid = pid,
@@ -273,7 +275,7 @@ fn init(plan: &plan::Plan, signals: SignalSetup) -> u8 {
     } else {
         None
     };
-    let status = supervisor::Supervisor::new(plan, pid, signals.fd, read_ends).run();
+    let status = supervisor::Supervisor::new(plan, pid, signals.fd, read_ends, learner).run();
     if let Some(flags) = stdout_flags {
         let _ = sys::set_flags(libc::STDOUT_FILENO, flags);
     }

@@ -3,6 +3,7 @@
 
 use crate::caps::{self, Mask};
 use crate::cli::{Command, LogFormat, Options};
+use crate::learn::LearnPlan;
 use crate::rlimit::{self, Limit};
 use crate::user::{self, Identity};
 use crate::{landlock, seccomp, signals, sys};
@@ -97,6 +98,8 @@ pub struct ChildSteps {
     pub switch_ids: bool,
     pub landlock: Option<landlock::Prepared>,
     pub seccomp: Option<seccomp::Compiled>,
+    /// `learn`: a notification filter instead of a profile.
+    pub learn: Option<LearnPlan>,
 }
 
 /// What the kernel must report for the child before exec; None = not checked.
@@ -277,7 +280,21 @@ pub fn build(opts: &Options, env: &[(OsString, OsString)], root: &Path) -> Resul
     };
 
     // Seccomp, compiled now against the bounding set the child will have.
-    let seccomp = if opts.seccomp == "unconfined" {
+    // `learn` records instead of filtering.
+    let learn = if opts.command == Command::Learn {
+        Some(
+            LearnPlan::new(
+                opts.learn_output.as_deref(),
+                &opts.learn_merge,
+                opts.learn_duration,
+                current.seccomp_filters,
+            )
+            .map_err(invalid)?,
+        )
+    } else {
+        None
+    };
+    let seccomp = if opts.seccomp == "unconfined" || learn.is_some() {
         None
     } else {
         let profile = seccomp::load(&opts.seccomp).map_err(|e| invalid(e.to_string()))?;
@@ -285,7 +302,10 @@ pub fn build(opts: &Options, env: &[(OsString, OsString)], root: &Path) -> Resul
             seccomp::Target::running(child_bounding).map_err(|e| invalid(e.to_string()))?;
         Some(seccomp::compile(&profile, &target).map_err(|e| invalid(e.to_string()))?)
     };
-    if seccomp.is_some() && !opts.no_new_privs && !current.has(21 /* CAP_SYS_ADMIN */) {
+    if (seccomp.is_some() || learn.is_some())
+        && !opts.no_new_privs
+        && !current.has(21 /* CAP_SYS_ADMIN */)
+    {
         return Err(invalid(
             "--allow-new-privs with a seccomp profile needs CAP_SYS_ADMIN (the kernel only lets a process without no_new_privs install a filter with it); use --seccomp unconfined or keep --no-new-privs",
         ));
@@ -390,6 +410,7 @@ pub fn build(opts: &Options, env: &[(OsString, OsString)], root: &Path) -> Resul
             switch_ids,
             landlock,
             seccomp,
+            learn,
         },
         expect,
         kill_group: opts.kill_group,

@@ -36,6 +36,7 @@ pub enum Step {
     Landlock,
     Seccomp,
     Handshake,
+    Learn,
     Exec,
 }
 
@@ -60,6 +61,7 @@ const STEPS: &[Step] = &[
     Step::Landlock,
     Step::Seccomp,
     Step::Handshake,
+    Step::Learn,
     Step::Exec,
 ];
 
@@ -107,6 +109,7 @@ impl Step {
             Step::AmbientRaise => "prctl(PR_CAP_AMBIENT_RAISE)".into(),
             Step::Landlock => "landlock_restrict_self".into(),
             Step::Handshake => "verification hand-shake".into(),
+            Step::Learn => "seccomp (install the recording filter with a listener)".into(),
             Step::Exec => format!("execve {}", plan.program),
         }
     }
@@ -140,6 +143,8 @@ pub struct Started {
     pub pid: libc::pid_t,
     status_r: RawFd,
     go_w: RawFd,
+    /// `learn`: PID 1's end of the listener hand-off socket.
+    learn_sock: Option<RawFd>,
 }
 
 const RECORD: usize = 8;
@@ -154,6 +159,10 @@ pub fn start(
     let setup = |what: &str, e: Errno| SpawnError::Setup(format!("{what}: {e}: {}", e.desc()));
     let (status_r, status_w) = sys::pipe_cloexec().map_err(|e| setup("pipe", e))?;
     let (go_r, go_w) = sys::pipe_cloexec().map_err(|e| setup("pipe", e))?;
+    let learn_sock = match &plan.child.learn {
+        Some(_) => Some(crate::learn::socketpair().map_err(|e| setup("socketpair", e))?),
+        None => None,
+    };
     let argv: Vec<*const libc::c_char> = plan
         .exec
         .argv
@@ -173,7 +182,13 @@ pub fn start(
     if pid == 0 {
         sys::close(status_r);
         sys::close(go_w);
-        let (step, errno) = match run_child(plan, inherited, pipes, status_w, go_r, &argv, &envp) {
+        let child_sock = learn_sock.map(|(ours, theirs)| {
+            sys::close(ours);
+            theirs
+        });
+        let (step, errno) = match run_child(
+            plan, inherited, pipes, status_w, go_r, child_sock, &argv, &envp,
+        ) {
             Err(failure) => failure,
         };
         report(status_w, step, errno);
@@ -189,11 +204,16 @@ pub fn start(
 
     sys::close(status_w);
     sys::close(go_r);
+    let learn_sock = learn_sock.map(|(ours, theirs)| {
+        sys::close(theirs);
+        ours
+    });
     match read_record(status_r) {
         Some((Step::Ready, _)) => Ok(Started {
             pid,
             status_r,
             go_w,
+            learn_sock,
         }),
         Some((step, errno)) => {
             sys::close(status_r);
@@ -211,19 +231,36 @@ pub fn start(
 }
 
 impl Started {
-    /// Let the verified child exec; Ok once execve succeeded.
-    pub fn release(self) -> Result<libc::pid_t, SpawnError> {
+    /// Let the verified child exec; Ok once execve succeeded. In `learn`
+    /// mode also returns the recording, already answering the child's calls.
+    pub fn release(self) -> Result<(libc::pid_t, Option<crate::learn::Learner>), SpawnError> {
         let sent = sys::write(self.go_w, b"G");
         sys::close(self.go_w);
         if let Err(e) = sent {
             self.abort();
             return Err(SpawnError::Setup(format!("write to the child: {e}")));
         }
-        let result = read_record(self.status_r);
+        let mut learner = None;
+        if let Some(sock) = self.learn_sock {
+            let received = crate::learn::receive_listener(sock);
+            sys::close(sock);
+            match received {
+                Ok(fd) => learner = Some(crate::learn::Learner::new(fd)),
+                Err(m) => {
+                    self.abort();
+                    return Err(SpawnError::Setup(m));
+                }
+            }
+        }
+        let result = match learner.as_mut() {
+            // The child's execve (and an error report) wait for our answer.
+            Some(l) => read_record_serving(self.status_r, l),
+            None => read_record(self.status_r),
+        };
         sys::close(self.status_r);
         match result {
             // EOF: the CLOEXEC pipe closed in a successful execve.
-            None => Ok(self.pid),
+            None => Ok((self.pid, learner)),
             Some((step, errno)) => {
                 let _ = sys::wait_pid(self.pid);
                 Err(SpawnError::Step(step, errno))
@@ -237,6 +274,34 @@ impl Started {
         sys::close(self.go_w);
         sys::close(self.status_r);
         let _ = sys::wait_pid(self.pid);
+    }
+}
+
+/// read_record while answering the recording filter's notifications.
+fn read_record_serving(fd: RawFd, learner: &mut crate::learn::Learner) -> Option<(Step, Errno)> {
+    loop {
+        let mut fds = [
+            libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+            libc::pollfd {
+                fd: learner.fd,
+                events: libc::POLLIN,
+                revents: 0,
+            },
+        ];
+        match sys::poll(&mut fds, -1) {
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(_) => return read_record(fd),
+        }
+        if fds[1].revents & libc::POLLIN != 0 && learner.serve_one().is_err() {
+            return read_record(fd);
+        }
+        if fds[0].revents != 0 {
+            return read_record(fd);
+        }
     }
 }
 
@@ -292,6 +357,7 @@ fn run_child(
     pipes: Option<&LogPipes>,
     status_w: RawFd,
     go_r: RawFd,
+    learn_sock: Option<RawFd>,
     argv: &[*const libc::c_char],
     envp: &[*const libc::c_char],
 ) -> Result<std::convert::Infallible, Failure> {
@@ -410,6 +476,12 @@ fn run_child(
         Ok(1) if go[0] == b'G' => {}
         Ok(_) => return Err((Step::Handshake, Errno::ECANCELED)),
         Err(e) => return Err((Step::Handshake, e)),
+    }
+
+    // `learn`: the recording filter goes in after verification, so that
+    // from here only execve runs (and is recorded).
+    if let (Some(l), Some(sock)) = (&c.learn, learn_sock) {
+        crate::learn::install_in_child(l, sock).map_err(|e| (Step::Learn, e))?;
     }
 
     // 10. execve; the CLOEXEC status pipe closes when it succeeds.

@@ -7,6 +7,7 @@
 //! the child blocks instead of anything being dropped. No timers run except
 //! the `--grace` and exit-drain deadlines: zero wake-ups while idle.
 
+use crate::learn::Learner;
 use crate::mozlog::{Envelope, Framer};
 use crate::plan::Plan;
 use crate::{events, signals, sys};
@@ -87,6 +88,9 @@ pub struct Supervisor<'a> {
     last_read: u64,
     is_pid1: bool,
     self_pid: libc::pid_t,
+    /// `learn`: the recording, served next to signals and logs.
+    learner: Option<Learner>,
+    learn_deadline: Option<u64>,
 }
 
 impl<'a> Supervisor<'a> {
@@ -96,7 +100,14 @@ impl<'a> Supervisor<'a> {
         child: libc::pid_t,
         sigfd: RawFd,
         pipes: Option<(RawFd, RawFd)>,
+        learner: Option<Learner>,
     ) -> Supervisor<'a> {
+        let learn_deadline = plan
+            .child
+            .learn
+            .as_ref()
+            .and_then(|l| l.duration)
+            .map(|d| sys::monotonic_ns() + d.as_nanos() as u64);
         let mut streams = Vec::new();
         if let (Some((out_fd, err_fd)), Some(log)) = (pipes, &plan.log) {
             for (fd, kind, severity) in [
@@ -142,6 +153,8 @@ impl<'a> Supervisor<'a> {
             last_read: 0,
             is_pid1: sys::getpid() == 1,
             self_pid: sys::getpid(),
+            learner,
+            learn_deadline,
         }
     }
 
@@ -173,6 +186,9 @@ impl<'a> Supervisor<'a> {
             if self.out.pending() > 0 && !self.out.broken {
                 fds.push(pollfd(libc::STDOUT_FILENO, libc::POLLOUT));
             }
+            if let Some(l) = &self.learner {
+                fds.push(pollfd(l.fd, libc::POLLIN));
+            }
             let timeout = self.poll_timeout(now);
             match sys::poll(&mut fds, timeout) {
                 Ok(_) | Err(Errno::EINTR) => {}
@@ -186,12 +202,52 @@ impl<'a> Supervisor<'a> {
                 }
                 if p.fd == self.sigfd {
                     self.handle_signals();
+                } else if self.learner.as_ref().is_some_and(|l| l.fd == p.fd) {
+                    self.serve_learner(p.revents);
                 } else if p.fd != libc::STDOUT_FILENO {
                     self.read_stream(p.fd);
                 }
             }
         }
+        if self.learner.is_some() {
+            self.save_profile();
+            if let (Some(l), Some(p)) = (&self.learner, &self.plan.child.learn) {
+                let summary = l.summary(p);
+                if events::is_mozlog() {
+                    tracing::info!(event = "learn_summary", "{summary}");
+                } else {
+                    let _ = sys::write_all(
+                        libc::STDERR_FILENO,
+                        format!("hardinit learn: {summary}\n").as_bytes(),
+                    );
+                }
+            }
+        }
         self.main_status.unwrap_or(0)
+    }
+
+    /// Write what was learned so far (on exit, SIGTERM/SIGINT, --duration).
+    fn save_profile(&self) {
+        if let (Some(l), Some(p)) = (&self.learner, &self.plan.child.learn) {
+            if let Err(e) = l.write_profile(p) {
+                tracing::error!("learn: {e}");
+            }
+        }
+    }
+
+    fn serve_learner(&mut self, revents: libc::c_short) {
+        let Some(l) = self.learner.as_mut() else {
+            return;
+        };
+        if revents & libc::POLLIN != 0 {
+            if let Err(e) = l.serve_one() {
+                tracing::error!("learn: answering a notification failed: {e}");
+            }
+        } else if revents & (libc::POLLHUP | libc::POLLERR) != 0 {
+            // No filtered task is left: nothing more to record. Keep the
+            // learner for the profile, stop polling its fd.
+            l.fd = -1;
+        }
     }
 
     fn collect_events(&mut self) {
@@ -236,10 +292,14 @@ impl<'a> Supervisor<'a> {
     }
 
     fn poll_timeout(&self, now: u64) -> libc::c_int {
-        let mut deadlines: Vec<u64> = [self.grace_deadline, self.cleanup_deadline]
-            .into_iter()
-            .flatten()
-            .collect();
+        let mut deadlines: Vec<u64> = [
+            self.grace_deadline,
+            self.cleanup_deadline,
+            self.learn_deadline,
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         if self.main_status.is_some() {
             if self.streams.iter().any(|s| s.open) {
                 deadlines.push(self.last_read + DRAIN_IDLE_NS + 1);
@@ -257,6 +317,17 @@ impl<'a> Supervisor<'a> {
     }
 
     fn check_deadlines(&mut self, now: u64) {
+        if let Some(d) = self.learn_deadline {
+            if now >= d {
+                self.learn_deadline = None;
+                self.save_profile();
+                tracing::warn!(
+                    event = "learn_duration",
+                    "learn: --duration reached; profile written, stopping the program with SIGTERM"
+                );
+                self.forward(libc::SIGTERM);
+            }
+        }
         if let Some(d) = self.grace_deadline {
             if now >= d && self.main_status.is_none() {
                 tracing::warn!(
@@ -291,6 +362,10 @@ impl<'a> Supervisor<'a> {
                     } else if info.ssi_pid as libc::pid_t == self.self_pid && sig == libc::SIGPIPE {
                         // Our own write to a closed stdout: not the child's business.
                     } else {
+                        if self.learner.is_some() && (sig == libc::SIGTERM || sig == libc::SIGINT) {
+                            // Keep what was learned even if the program hangs.
+                            self.save_profile();
+                        }
                         self.forward(sig);
                     }
                 }
