@@ -123,12 +123,7 @@ fn run() -> u8 {
 
     match plan.command {
         Command::Check => {
-            let mut m = serde_json::Map::new();
-            m.insert(
-                "msg".into(),
-                format!("plan for {} is valid; nothing was run", plan.program).into(),
-            );
-            report::add_plan(&plan, &mut m);
+            let m = report::of_plan(&plan);
             let _ = sys::write_all(libc::STDOUT_FILENO, report::table(&m).as_bytes());
             0
         }

@@ -291,6 +291,73 @@ pub fn add_plan(plan: &Plan, m: &mut Map<String, Value>) {
     }
 }
 
+/// `check`: what a real start would apply, from the plan alone.
+pub fn of_plan(plan: &Plan) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert(
+        "msg".into(),
+        format!("the plan for {} is valid; nothing was run", plan.program).into(),
+    );
+    m.insert(
+        "program".into(),
+        plan.exec.path.to_string_lossy().into_owned().into(),
+    );
+    if let Some(id) = &plan.child.identity {
+        m.insert("uid".into(), id.uid.into());
+        m.insert("gid".into(), id.gid.into());
+        m.insert(
+            "groups".into(),
+            id.groups
+                .iter()
+                .map(|g| g.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+                .into(),
+        );
+    }
+    match &plan.child.caps {
+        Some(c) => {
+            m.insert("caps_kept".into(), cap_names(c.keep));
+            let bounding = if c.drop_bounding {
+                c.keep
+            } else {
+                plan.current.bounding
+            };
+            m.insert("cap_bounding".into(), cap_names(bounding));
+        }
+        None => {
+            m.insert("caps_kept".into(), "unchanged".into());
+        }
+    }
+    m.insert("no_new_privs".into(), plan.child.no_new_privs.into());
+    m.insert(
+        "rlimits".into(),
+        plan.child
+            .rlimits
+            .iter()
+            .map(|l| {
+                format!(
+                    "{}={}:{}",
+                    l.name,
+                    crate::rlimit::show(l.soft),
+                    crate::rlimit::show(l.hard)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+            .into(),
+    );
+    if let Some(s) = &plan.child.seccomp {
+        m.insert("seccomp_filters_planned".into(), s.programs.len().into());
+    }
+    m.insert(
+        "log_format".into(),
+        if plan.log.is_some() { "mozlog" } else { "raw" }.into(),
+    );
+    add_plan(plan, &mut m);
+    m
+}
+
 /// An aligned two-column table for humans.
 pub fn table(m: &Map<String, Value>) -> String {
     let width = m.keys().map(|k| k.len()).max().unwrap_or(0);
