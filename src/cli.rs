@@ -115,7 +115,6 @@ pub struct Options {
     pub bind_ports: Option<String>,
     pub connect_ports: Option<String>,
     pub landlock_best_effort: bool,
-    pub unconfined: bool,
     pub kill_group: bool,
     pub rewrites: Vec<String>,
     pub grace: Option<Duration>,
@@ -446,7 +445,6 @@ impl Lookup<'_> {
             bind_ports: self.value("bind-ports"),
             connect_ports: self.value("connect-ports"),
             landlock_best_effort,
-            unconfined,
             kill_group: self.flag("kill-group")?.unwrap_or(false)
                 || (tini && self.tini_env("TINI_KILL_PROCESS_GROUP")),
             rewrites: self.values("rewrite").unwrap_or_default(),
@@ -546,7 +544,8 @@ Hardening (defaults in brackets):
   --bind-ports LIST        Landlock: TCP ports the program may bind (Linux 6.7+)
   --connect-ports LIST     Landlock: TCP ports the program may connect to (Linux 6.7+)
   --landlock best-effort   a missing Landlock feature is a warning, not exit 125
-  --unconfined             no hardening at all (still init and logging)
+  --unconfined             no hardening by default (explicit options still apply);
+                           still init and logging
 
 Signals and processes:
   -g, --kill-group         send signals to PROGRAM's process group
