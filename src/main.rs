@@ -290,6 +290,8 @@ fn drop_own_privileges(plan: &plan::Plan) -> Result<(), String> {
     if let Some(keep) = plan.own_caps {
         let keep = keep & plan.current.permitted;
         sys::capset(keep, keep, 0).map_err(|e| format!("capset: {e}"))?;
+        // Hardening is on: PID 1 confines itself too.
+        seccomp::own::install()?;
     }
     Ok(())
 }

@@ -569,7 +569,7 @@ mod tests {
 
     #[test]
     fn small_limits_hold() {
-        for limit in [256, 300, 1000] {
+        for limit in [320, 400, 1000] {
             let line = "é\u{0}\"".repeat(500);
             let input = format!("{line}\n");
             let recs = records(&[input.as_bytes()], limit);

@@ -15,6 +15,7 @@
 //! - SCMP_ACT_TRACE, SCMP_ACT_NOTIFY and filter flags are refused.
 
 mod compile;
+pub mod own;
 pub mod profile;
 mod syscalls_aarch64;
 mod syscalls_x86_64;
@@ -25,6 +26,7 @@ pub use profile::Profile;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Arch {
     X86_64,
+    #[cfg_attr(target_arch = "x86_64", allow(dead_code))]
     Aarch64,
 }
 
