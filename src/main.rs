@@ -155,7 +155,12 @@ fn init_signals() -> Result<SignalSetup, String> {
     let fd = sys::signalfd(&set).map_err(|e| format!("signalfd: {e}"))?;
     Ok(SignalSetup {
         fd,
-        inherited: spawn::Inherited { mask, ttin, ttou },
+        inherited: spawn::Inherited {
+            mask,
+            ttin,
+            ttou,
+            pipe: sys::inherited_sigpipe(),
+        },
     })
 }
 

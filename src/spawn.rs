@@ -76,7 +76,7 @@ impl Step {
             Step::ProcessGroup => "setpgid (new process group)".into(),
             Step::Terminal => "tcsetpgrp (terminal foreground)".into(),
             Step::SignalMask => "sigprocmask (restore the signal mask)".into(),
-            Step::SignalDisposition => "sigaction (restore SIGTTIN/SIGTTOU)".into(),
+            Step::SignalDisposition => "sigaction (restore SIGTTIN/SIGTTOU/SIGPIPE)".into(),
             Step::Stdio => "dup2 (log pipes onto stdout/stderr)".into(),
             Step::Rlimit => "setrlimit".into(),
             Step::NoNewPrivs => "prctl(PR_SET_NO_NEW_PRIVS)".into(),
@@ -117,6 +117,8 @@ pub struct Inherited {
     pub mask: libc::sigset_t,
     pub ttin: libc::sigaction,
     pub ttou: libc::sigaction,
+    /// SIGPIPE as exec gave it to us (Rust's runtime ignores it in hardinit).
+    pub pipe: libc::sigaction,
 }
 
 /// Pipes for the child's stdout and stderr (mozlog mode).
@@ -313,6 +315,10 @@ fn run_child(
     step(
         Step::SignalDisposition,
         sys::restore_disposition(libc::SIGTTOU, &inherited.ttou),
+    )?;
+    step(
+        Step::SignalDisposition,
+        sys::restore_disposition(libc::SIGPIPE, &inherited.pipe),
     )?;
     step(Step::SignalMask, sys::set_sigmask(&inherited.mask))?;
 
