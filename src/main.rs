@@ -312,9 +312,8 @@ fn spawn_message(plan: &plan::Plan, e: &spawn::SpawnError) -> String {
             format!("exec {} failed: {}", plan.program, errno.desc())
         }
         spawn::SpawnError::Step(step, errno) => format!(
-            "{} failed: {errno}: {}; {} was not started",
+            "{} failed: {errno}; {} was not started",
             step.describe(plan),
-            errno.desc(),
             plan.program
         ),
     }
