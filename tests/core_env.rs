@@ -36,7 +36,14 @@ fn a_flag_wins_over_its_variable() {
     };
     // (name, flags, environment, program, expected stdout check)
     type Check = fn(&Output) -> bool;
-    let cases: &[(&str, &[&str], &[(&str, &str)], &[&str], Check)] = &[
+    type Case = (
+        &'static str,
+        &'static [&'static str],
+        &'static [(&'static str, &'static str)],
+        &'static [&'static str],
+        Check,
+    );
+    let cases: &[Case] = &[
         (
             "HARDINIT_LOG_FORMAT=mozlog alone",
             &[],
@@ -70,7 +77,11 @@ fn a_flag_wins_over_its_variable() {
             &["--log-format", "mozlog", "--logger", "flag"],
             &[("HARDINIT_LOGGER", "variable")],
             &["echo", "hi"],
-            |o| o.records().iter().any(|r| r["Logger"] == "flag" && r["Type"] == "stdout"),
+            |o| {
+                o.records()
+                    .iter()
+                    .any(|r| r["Logger"] == "flag" && r["Type"] == "stdout")
+            },
         ),
     ];
     for (name, flags, env, program, check) in cases {
@@ -96,7 +107,9 @@ fn a_bad_variable_is_named() {
         ("HARDINIT_REWRITE", "TERM:BOGUS", "BOGUS"),
     ];
     for (k, v, word) in cases {
-        let out = Run::new(&["--seccomp", "unconfined", "--", "true"]).env(k, v).output();
+        let out = Run::new(&["--seccomp", "unconfined", "--", "true"])
+            .env(k, v)
+            .output();
         assert_eq!(out.code, Some(125), "{k}={v}: {out:?}");
         assert!(out.stderr.contains(word), "{k}={v}: {out:?}");
     }
@@ -107,7 +120,11 @@ fn double_dash_inspect_runs_a_program_called_inspect() {
     let dir = std::env::temp_dir().join(format!("hardinit-core-env-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let script = dir.join("inspect");
-    std::fs::write(&script, "#!/bin/sh\necho the program called inspect \"$@\"\n").unwrap();
+    std::fs::write(
+        &script,
+        "#!/bin/sh\necho the program called inspect \"$@\"\n",
+    )
+    .unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     let path = format!("{}:/usr/bin:/bin", dir.display());
     let base = ["--seccomp", "unconfined", "--log-format", "raw", "-s"];
@@ -125,7 +142,11 @@ fn double_dash_inspect_runs_a_program_called_inspect() {
     // Without `--` the word is the subcommand.
     let out = Run::new(&["inspect", "--json"]).env("PATH", &path).output();
     assert_eq!(out.code, Some(0), "{out:?}");
-    assert!(!out.stdout.contains("the program called inspect"), "{out:?}");
-    serde_json::from_str::<serde_json::Value>(out.stdout.trim()).expect("inspect --json prints JSON");
+    assert!(
+        !out.stdout.contains("the program called inspect"),
+        "{out:?}"
+    );
+    serde_json::from_str::<serde_json::Value>(out.stdout.trim())
+        .expect("inspect --json prints JSON");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -58,12 +58,21 @@ fn death_by_signal_is_128_plus_n() {
     }
     for pid1 in modes {
         for (name, sig) in cases {
-            let mut r = run(&["--", exit_with.to_str().unwrap(), "signal", &sig.to_string()]);
+            let mut r = run(&[
+                "--",
+                exit_with.to_str().unwrap(),
+                "signal",
+                &sig.to_string(),
+            ]);
             if pid1 {
                 r = r.pid1();
             }
             let out = r.output();
-            assert_eq!(out.code, Some(128 + sig), "SIG{name} (PID 1: {pid1}): {out:?}");
+            assert_eq!(
+                out.code,
+                Some(128 + sig),
+                "SIG{name} (PID 1: {pid1}): {out:?}"
+            );
         }
     }
 }
@@ -80,7 +89,12 @@ fn remap_exit_maps_listed_codes_to_zero() {
         ("inline value", &["-e7"], &["7"], 0),
         ("repeated", &["-e", "3", "-e", "143"], &["143"], 0),
         ("death by TERM", &["-e", "143"], &["signal", "15"], 0),
-        ("death by TERM unlisted", &["-e", "137"], &["signal", "15"], 143),
+        (
+            "death by TERM unlisted",
+            &["-e", "137"],
+            &["signal", "15"],
+            143,
+        ),
         ("zero stays zero", &["-e", "1"], &["0"], 0),
         ("from the environment", &[], &["5"], 0),
     ];
@@ -114,26 +128,73 @@ fn own_failures_have_their_codes_and_name_the_problem() {
 
     // (name, arguments, code, words the message must hold)
     let cases: &[(&str, &[&str], i32, &[&str])] = &[
-        ("missing path", &["--", "/nonexistent/prog"], 127, &["/nonexistent/prog", "No such file or directory"]),
-        ("missing on PATH", &["--", "no-such-program-x1"], 127, &["no-such-program-x1", "not found"]),
-        ("not executable", &["--", plain], 126, &[plain, "Permission denied"]),
+        (
+            "missing path",
+            &["--", "/nonexistent/prog"],
+            127,
+            &["/nonexistent/prog", "No such file or directory"],
+        ),
+        (
+            "missing on PATH",
+            &["--", "no-such-program-x1"],
+            127,
+            &["no-such-program-x1", "not found"],
+        ),
+        (
+            "not executable",
+            &["--", plain],
+            126,
+            &[plain, "Permission denied"],
+        ),
         ("a directory", &["--", d], 126, &[d]),
         ("exec format error", &["--", garbage], 126, &[garbage]),
-        ("unknown option", &["--bogus", "true"], 125, &["unknown option --bogus"]),
-        ("unknown short option", &["-Z", "true"], 125, &["unknown option -Z"]),
-        ("bad duration", &["--grace", "soon", "true"], 125, &["--grace", "soon"]),
-        ("bad signal", &["--rewrite", "TERM:BOGUS", "true"], 125, &["BOGUS"]),
+        (
+            "unknown option",
+            &["--bogus", "true"],
+            125,
+            &["unknown option --bogus"],
+        ),
+        (
+            "unknown short option",
+            &["-Z", "true"],
+            125,
+            &["unknown option -Z"],
+        ),
+        (
+            "bad duration",
+            &["--grace", "soon", "true"],
+            125,
+            &["--grace", "soon"],
+        ),
+        (
+            "bad signal",
+            &["--rewrite", "TERM:BOGUS", "true"],
+            125,
+            &["BOGUS"],
+        ),
         ("bad remap", &["-e", "300", "true"], 125, &["300"]),
         ("no program", &[], 125, &["no program"]),
-        ("missing value", &["--grace"], 125, &["--grace", "needs a value"]),
+        (
+            "missing value",
+            &["--grace"],
+            125,
+            &["--grace", "needs a value"],
+        ),
     ];
     for (name, args, code, words) in cases {
         let out = run(args).output();
         assert_eq!(out.code, Some(*code), "{name}: {out:?}");
         for w in *words {
-            assert!(out.stderr.contains(w), "{name}: {w:?} not in {:?}", out.stderr);
+            assert!(
+                out.stderr.contains(w),
+                "{name}: {w:?} not in {:?}",
+                out.stderr
+            );
         }
-        assert!(!out.stdout.contains("never"), "{name}: the program ran: {out:?}");
+        assert!(
+            !out.stdout.contains("never"),
+            "{name}: the program ran: {out:?}"
+        );
         let first = out.stderr.lines().next().unwrap_or_default();
         assert!(
             !first.contains("directory: No such") && !first.contains("denied: Permission"),

@@ -20,7 +20,9 @@ fn pid1_reaps_2000_orphaned_zombies() {
     let orphans = example("orphans");
     // The fixture counts zombies in the namespace from inside and exits 0
     // only when there are none left.
-    let out = run(&["--", orphans.to_str().unwrap(), "2000"]).pid1().output();
+    let out = run(&["--", orphans.to_str().unwrap(), "2000"])
+        .pid1()
+        .output();
     assert_eq!(out.code, Some(0), "{out:?}");
     assert_eq!(out.stdout, "reaped 2000 zombies=0 leftovers=0\n", "{out:?}");
 }
@@ -43,7 +45,10 @@ fn subreaper_reaps_orphans() {
         }
         let out = r.output();
         assert_eq!(out.code, Some(0), "{name}: {out:?}");
-        assert_eq!(out.stdout, "reaped 300 zombies=0 leftovers=0\n", "{name}: {out:?}");
+        assert_eq!(
+            out.stdout, "reaped 300 zombies=0 leftovers=0\n",
+            "{name}: {out:?}"
+        );
         assert!(!out.stderr.contains("zombie reaping"), "{name}: {out:?}");
     }
 }
@@ -68,7 +73,9 @@ fn many_children_exiting_at_once_do_not_hang_the_exit() {
             "7",
         ];
         for round in 0..5 {
-            let out = Run::new(&args).pid1().output_within(Duration::from_secs(10));
+            let out = Run::new(&args)
+                .pid1()
+                .output_within(Duration::from_secs(10));
             assert_eq!(out.code, Some(7), "{format} round {round}: {out:?}");
             assert!(out.stdout.contains("released 500"), "{format}: {out:?}");
         }
@@ -80,11 +87,30 @@ fn warns_when_reaping_cannot_work() {
     let exit_with = example("exit_with");
     let e = exit_with.to_str().unwrap();
     // (name, options, environment, PID 1, warning expected)
-    let cases: &[(&str, &[&str], &[(&str, &str)], bool, bool)] = &[
+    type Case = (
+        &'static str,
+        &'static [&'static str],
+        &'static [(&'static str, &'static str)],
+        bool,
+        bool,
+    );
+    let cases: &[Case] = &[
         ("plain process", &[], &[], false, true),
         ("plain process with -s", &["-s"], &[], false, false),
-        ("HARDINIT_SUBREAPER=1", &[], &[("HARDINIT_SUBREAPER", "1")], false, false),
-        ("HARDINIT_SUBREAPER=0", &[], &[("HARDINIT_SUBREAPER", "0")], false, true),
+        (
+            "HARDINIT_SUBREAPER=1",
+            &[],
+            &[("HARDINIT_SUBREAPER", "1")],
+            false,
+            false,
+        ),
+        (
+            "HARDINIT_SUBREAPER=0",
+            &[],
+            &[("HARDINIT_SUBREAPER", "0")],
+            false,
+            true,
+        ),
         ("PID 1", &[], &[], true, false),
     ];
     for (name, opts, env, pid1, warned) in cases {
@@ -108,7 +134,10 @@ fn warns_when_reaping_cannot_work() {
             "{name}: {out:?}"
         );
         if *warned {
-            assert!(out.stderr.contains("-s"), "{name}: the fix is not named: {out:?}");
+            assert!(
+                out.stderr.contains("-s"),
+                "{name}: the fix is not named: {out:?}"
+            );
         }
     }
 }
@@ -119,12 +148,19 @@ fn warn_reap_reports_adopted_zombies() {
         return;
     }
     let orphans = example("orphans");
-    for (opts, warned) in [(&["-w"][..], true), (&["--warn-reap"][..], true), (&[][..], false)] {
+    for (opts, warned) in [
+        (&["-w"][..], true),
+        (&["--warn-reap"][..], true),
+        (&[][..], false),
+    ] {
         let mut args = opts.to_vec();
         args.extend(["--", orphans.to_str().unwrap(), "3"]);
         let out = run(&args).pid1().output();
         assert_eq!(out.code, Some(0), "{opts:?}: {out:?}");
-        let reaped = out.stderr.matches("Reaped zombie process with pid=").count();
+        let reaped = out
+            .stderr
+            .matches("Reaped zombie process with pid=")
+            .count();
         assert_eq!(reaped, if warned { 3 } else { 0 }, "{opts:?}: {out:?}");
     }
 }
