@@ -31,7 +31,12 @@ fn pid1_reaps_2000_orphaned_zombies() {
 fn subreaper_reaps_orphans() {
     let orphans = example("orphans");
     // (name, options, environment)
-    let cases: &[(&str, &[&str], &[(&str, &str)])] = &[
+    type Case = (
+        &'static str,
+        &'static [&'static str],
+        &'static [(&'static str, &'static str)],
+    );
+    let cases: &[Case] = &[
         ("-s", &["-s"], &[]),
         ("--subreaper", &["--subreaper"], &[]),
         ("HARDINIT_SUBREAPER", &[], &[("HARDINIT_SUBREAPER", "1")]),
