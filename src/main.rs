@@ -151,7 +151,12 @@ fn init_signals() -> Result<SignalSetup, String> {
     let fd = sys::signalfd(&set).map_err(|e| format!("signalfd: {e}"))?;
     Ok(SignalSetup {
         fd,
-        inherited: spawn::Inherited { mask, ttin, ttou },
+        inherited: spawn::Inherited {
+            mask,
+            ttin,
+            ttou,
+            pipe: sys::inherited_sigpipe(),
+        },
     })
 }
 
@@ -306,9 +311,8 @@ fn spawn_message(plan: &plan::Plan, e: &spawn::SpawnError) -> String {
             format!("exec {} failed: {}", plan.program, errno.desc())
         }
         spawn::SpawnError::Step(step, errno) => format!(
-            "{} failed: {errno}: {}; {} was not started",
+            "{} failed: {errno}; {} was not started",
             step.describe(plan),
-            errno.desc(),
             plan.program
         ),
     }

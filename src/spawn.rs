@@ -78,7 +78,7 @@ impl Step {
             Step::ProcessGroup => "setpgid (new process group)".into(),
             Step::Terminal => "tcsetpgrp (terminal foreground)".into(),
             Step::SignalMask => "sigprocmask (restore the signal mask)".into(),
-            Step::SignalDisposition => "sigaction (restore SIGTTIN/SIGTTOU)".into(),
+            Step::SignalDisposition => "sigaction (restore SIGTTIN/SIGTTOU/SIGPIPE)".into(),
             Step::Stdio => "dup2 (log pipes onto stdout/stderr)".into(),
             Step::Rlimit => "setrlimit".into(),
             Step::NoNewPrivs => "prctl(PR_SET_NO_NEW_PRIVS)".into(),
@@ -120,6 +120,8 @@ pub struct Inherited {
     pub mask: libc::sigset_t,
     pub ttin: libc::sigaction,
     pub ttou: libc::sigaction,
+    /// SIGPIPE as exec gave it to us (Rust's runtime ignores it in hardinit).
+    pub pipe: libc::sigaction,
 }
 
 /// Pipes for the child's stdout and stderr (mozlog mode).
@@ -156,7 +158,7 @@ pub fn start(
     inherited: &Inherited,
     pipes: Option<&LogPipes>,
 ) -> Result<Started, SpawnError> {
-    let setup = |what: &str, e: Errno| SpawnError::Setup(format!("{what}: {e}: {}", e.desc()));
+    let setup = |what: &str, e: Errno| SpawnError::Setup(format!("{what}: {e}"));
     let (status_r, status_w) = sys::pipe_cloexec().map_err(|e| setup("pipe", e))?;
     let (go_r, go_w) = sys::pipe_cloexec().map_err(|e| setup("pipe", e))?;
     let learn_sock = match &plan.child.learn {
@@ -380,6 +382,10 @@ fn run_child(
         Step::SignalDisposition,
         sys::restore_disposition(libc::SIGTTOU, &inherited.ttou),
     )?;
+    step(
+        Step::SignalDisposition,
+        sys::restore_disposition(libc::SIGPIPE, &inherited.pipe),
+    )?;
     step(Step::SignalMask, sys::set_sigmask(&inherited.mask))?;
 
     // 3. Log pipes onto stdout and stderr (dup2 clears CLOEXEC on the copies).
@@ -490,8 +496,7 @@ fn run_child(
 
 /// Create the two log pipes (CLOEXEC; the child dup2s its ends onto 1 and 2).
 pub fn log_pipes() -> Result<LogPipes, SpawnError> {
-    let setup =
-        |e: Errno| SpawnError::Setup(format!("pipe for the program's output: {e}: {}", e.desc()));
+    let setup = |e: Errno| SpawnError::Setup(format!("pipe for the program's output: {e}"));
     let stdout = sys::pipe_cloexec().map_err(setup)?;
     let stderr = sys::pipe_cloexec().map_err(setup)?;
     Ok(LogPipes { stdout, stderr })

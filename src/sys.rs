@@ -61,6 +61,39 @@ pub fn set_disposition(sig: i32, handler: libc::sighandler_t) -> SysResult<libc:
     Ok(old)
 }
 
+/// Whether SIGPIPE was ignored when we were exec'd. Rust's runtime sets
+/// SIGPIPE to SIG_IGN before `main` runs, and an ignored disposition
+/// survives execve, so without this record every program would start with
+/// SIGPIPE ignored (`yes | head` would never end `yes`). An `.init_array`
+/// entry runs before the runtime's start-up and sees what execve gave us.
+static SIGPIPE_IGNORED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn record_sigpipe() {
+    // SAFETY: zeroed is a valid sigaction for the kernel to overwrite.
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: a query only (null new action); old is a valid out pointer.
+    if unsafe { libc::sigaction(libc::SIGPIPE, std::ptr::null(), &mut old) } == 0 {
+        SIGPIPE_IGNORED.store(
+            old.sa_sigaction == libc::SIG_IGN,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+    }
+}
+
+#[used]
+#[link_section = ".init_array"]
+static RECORD_SIGPIPE: extern "C" fn() = record_sigpipe;
+
+/// SIGPIPE's disposition as inherited at exec (SIG_IGN or SIG_DFL).
+pub fn inherited_sigpipe() -> libc::sigaction {
+    // SAFETY: zeroed is a valid empty sigaction (SIG_DFL, no flags).
+    let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
+    if SIGPIPE_IGNORED.load(std::sync::atomic::Ordering::Relaxed) {
+        action.sa_sigaction = libc::SIG_IGN;
+    }
+    action
+}
+
 pub fn restore_disposition(sig: i32, old: &libc::sigaction) -> SysResult<()> {
     // SAFETY: old came from sigaction; null for the previous action.
     check(unsafe { libc::sigaction(sig, old, std::ptr::null_mut()) })?;

@@ -344,3 +344,96 @@ pub fn proc_status(pid: i32, key: &str) -> Option<String> {
             .map(|v| v.trim().to_string())
     })
 }
+
+/// Start a command made from `Run::command()` (perhaps with a `pre_exec`
+/// added), with the same line reader and clean-up as `Run::spawn`.
+pub fn spawn_command(mut cmd: Command) -> Spawned {
+    Spawned::new(cmd.spawn().expect("start hardinit"))
+}
+
+/// Like `Run::output`, for a command made from `Run::command()`.
+pub fn output_of(cmd: Command) -> Output {
+    let started = Instant::now();
+    let mut s = spawn_command(cmd);
+    let code = s.wait_timeout(TIMEOUT);
+    let (stdout, stderr) = s.collect();
+    Output {
+        code,
+        stdout,
+        stderr,
+        elapsed: started.elapsed(),
+    }
+}
+
+impl Spawned {
+    /// The next stdout line, whatever it holds (panics at the timeout).
+    pub fn next_line(&mut self) -> String {
+        match self.lines.recv_timeout(TIMEOUT) {
+            Ok(l) => {
+                self.seen.push(l.clone());
+                l
+            }
+            Err(_) => panic!("no further line within {TIMEOUT:?}; saw {:?}", self.seen),
+        }
+    }
+
+    /// Run to the end (killed at the timeout) and collect everything.
+    pub fn finish(mut self) -> Output {
+        let started = Instant::now();
+        let code = self.wait_timeout(TIMEOUT);
+        let (stdout, stderr) = self.collect();
+        Output {
+            code,
+            stdout,
+            stderr,
+            elapsed: started.elapsed(),
+        }
+    }
+}
+
+/// A signal mask as /proc/<pid>/status prints it (bit N-1 for signal N).
+pub fn sig_mask(sigs: &[i32]) -> u64 {
+    sigs.iter().fold(0, |m, s| m | 1 << (s - 1))
+}
+
+/// Wait until `pid` sleeps in poll(2) (or ppoll): an idle event loop.
+pub fn wait_blocked_in_poll(pid: i32) {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let syscall = std::fs::read_to_string(format!("/proc/{pid}/syscall")).unwrap_or_default();
+        let nr = syscall.split_whitespace().next().unwrap_or("");
+        if nr == libc::SYS_poll.to_string() || nr == libc::SYS_ppoll.to_string() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "pid {pid} never blocked in poll ({syscall:?})"
+        );
+        std::thread::yield_now();
+    }
+}
+
+/// Wait until `pid` (not our child) has gone, at most the timeout.
+pub fn wait_gone(pid: i32) {
+    let deadline = Instant::now() + TIMEOUT;
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| {
+                s.rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z')
+            })
+            .unwrap_or(false);
+        if zombie {
+            return;
+        }
+        if Instant::now() >= deadline {
+            // SAFETY: kill has no memory arguments.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            panic!("pid {pid} still running after {TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
