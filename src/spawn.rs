@@ -151,7 +151,7 @@ pub fn start(
     inherited: &Inherited,
     pipes: Option<&LogPipes>,
 ) -> Result<Started, SpawnError> {
-    let setup = |what: &str, e: Errno| SpawnError::Setup(format!("{what}: {e}: {}", e.desc()));
+    let setup = |what: &str, e: Errno| SpawnError::Setup(format!("{what}: {e}"));
     let (status_r, status_w) = sys::pipe_cloexec().map_err(|e| setup("pipe", e))?;
     let (go_r, go_w) = sys::pipe_cloexec().map_err(|e| setup("pipe", e))?;
     let argv: Vec<*const libc::c_char> = plan
@@ -418,8 +418,7 @@ fn run_child(
 
 /// Create the two log pipes (CLOEXEC; the child dup2s its ends onto 1 and 2).
 pub fn log_pipes() -> Result<LogPipes, SpawnError> {
-    let setup =
-        |e: Errno| SpawnError::Setup(format!("pipe for the program's output: {e}: {}", e.desc()));
+    let setup = |e: Errno| SpawnError::Setup(format!("pipe for the program's output: {e}"));
     let stdout = sys::pipe_cloexec().map_err(setup)?;
     let stderr = sys::pipe_cloexec().map_err(setup)?;
     Ok(LogPipes { stdout, stderr })
