@@ -127,6 +127,7 @@ fn run() -> u8 {
                 "msg".into(),
                 format!("plan for {} is valid; nothing was run", plan.program).into(),
             );
+            report::add_expected(&plan, &mut m);
             report::add_plan(&plan, &mut m);
             let _ = sys::write_all(libc::STDOUT_FILENO, report::table(&m).as_bytes());
             0
