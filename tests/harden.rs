@@ -564,6 +564,12 @@ fn a_step_the_kernel_refuses_stops_the_child() {
         let run = marker_run(&flags, &marker);
         let out = output_wrapped(&run, &userns, &[]);
         assert_refused(name, &out, &marker, &words);
+        let msg = fatal_message(&out.stderr).unwrap();
+        assert_eq!(
+            msg.matches("Operation not permitted").count(),
+            1,
+            "{name}: errno text once: {msg}"
+        );
         // `check` cannot know: the plan is valid, the kernel says no later.
         let mut argv = vec!["check".to_string()];
         argv.extend(run.args.iter().cloned());
