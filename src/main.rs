@@ -310,6 +310,7 @@ fn spawn_message(plan: &plan::Plan, e: &spawn::SpawnError) -> String {
         spawn::SpawnError::Step(spawn::Step::Exec, errno) if plan.tini => {
             format!("exec {} failed: {}", plan.program, errno.desc())
         }
+        // nix's Errno displays as "EPERM: Operation not permitted" already.
         spawn::SpawnError::Step(step, errno) => format!(
             "{} failed: {errno}; {} was not started",
             step.describe(plan),

@@ -302,51 +302,7 @@ pub fn of_plan(plan: &Plan) -> Map<String, Value> {
         "program".into(),
         plan.exec.path.to_string_lossy().into_owned().into(),
     );
-    if let Some(id) = &plan.child.identity {
-        m.insert("uid".into(), id.uid.into());
-        m.insert("gid".into(), id.gid.into());
-        m.insert(
-            "groups".into(),
-            id.groups
-                .iter()
-                .map(|g| g.to_string())
-                .collect::<Vec<_>>()
-                .join(",")
-                .into(),
-        );
-    }
-    match &plan.child.caps {
-        Some(c) => {
-            m.insert("caps_kept".into(), cap_names(c.keep));
-            let bounding = if c.drop_bounding {
-                c.keep
-            } else {
-                plan.current.bounding
-            };
-            m.insert("cap_bounding".into(), cap_names(bounding));
-        }
-        None => {
-            m.insert("caps_kept".into(), "unchanged".into());
-        }
-    }
-    m.insert("no_new_privs".into(), plan.child.no_new_privs.into());
-    m.insert(
-        "rlimits".into(),
-        plan.child
-            .rlimits
-            .iter()
-            .map(|l| {
-                format!(
-                    "{}={}:{}",
-                    l.name,
-                    crate::rlimit::show(l.soft),
-                    crate::rlimit::show(l.hard)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(",")
-            .into(),
-    );
+    add_expected(plan, &mut m);
     if let Some(s) = &plan.child.seccomp {
         m.insert("seccomp_filters_planned".into(), s.programs.len().into());
     }
@@ -356,6 +312,49 @@ pub fn of_plan(plan: &Plan) -> Map<String, Value> {
     );
     add_plan(plan, &mut m);
     m
+}
+
+/// What the child is planned to run with, for `check` (no child exists
+/// there, so this is the plan, not the kernel's view): the same keys as
+/// the kernel report, "unchanged" where hardinit leaves a field alone.
+pub fn add_expected(plan: &Plan, m: &mut Map<String, Value>) {
+    let e = &plan.expect;
+    let unchanged = || Value::from("unchanged");
+    for (key, id) in [("uid", e.uid), ("gid", e.gid)] {
+        m.insert(key.into(), id.map(Value::from).unwrap_or_else(unchanged));
+    }
+    let groups = e.groups.as_ref().map(|g| {
+        g.iter()
+            .map(|id| id.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+            .into()
+    });
+    m.insert("groups".into(), groups.unwrap_or_else(unchanged));
+    for (key, mask) in [
+        ("cap_inheritable", e.cap_inh),
+        ("cap_permitted", e.cap_prm),
+        ("cap_effective", e.cap_eff),
+        ("cap_bounding", e.cap_bnd),
+        ("cap_ambient", e.cap_amb),
+    ] {
+        m.insert(key.into(), mask.map(cap_names).unwrap_or_else(unchanged));
+    }
+    m.insert("no_new_privs".into(), plan.child.no_new_privs.into());
+    let rlimits: Vec<String> = plan
+        .child
+        .rlimits
+        .iter()
+        .map(|l| {
+            format!(
+                "{}={}:{}",
+                l.name,
+                crate::rlimit::show(l.soft),
+                crate::rlimit::show(l.hard)
+            )
+        })
+        .collect();
+    m.insert("rlimits".into(), rlimits.join(",").into());
 }
 
 /// An aligned two-column table for humans.

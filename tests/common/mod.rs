@@ -437,3 +437,171 @@ pub fn wait_gone(pid: i32) {
         std::thread::sleep(Duration::from_millis(2));
     }
 }
+
+/// Like `Run::output`, with programs around hardinit: `outer` first (e.g.
+/// `unshare --net`), then unshare for PID 1 when `run.pid1`, then `inner`
+/// (e.g. `setpriv ...`; it execs hardinit, which is then still PID 1).
+pub fn output_wrapped(run: &Run, outer: &[&str], inner: &[&str]) -> Output {
+    let started = Instant::now();
+    let mut words: Vec<String> = outer.iter().map(|s| s.to_string()).collect();
+    if run.pid1 {
+        words.extend(
+            ["unshare", "--pid", "--fork", "--mount-proc", "--kill-child"]
+                .iter()
+                .map(|s| s.to_string()),
+        );
+    }
+    words.extend(inner.iter().map(|s| s.to_string()));
+    let mut cmd = Command::new(&words[0]);
+    cmd.args(&words[1..]).arg(bin()).args(&run.args);
+    cmd.env_clear();
+    cmd.env(
+        "PATH",
+        "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+    );
+    for (k, v) in &run.env {
+        cmd.env(k, v);
+    }
+    cmd.stdin(Stdio::null());
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    cmd.process_group(0);
+    let mut s = Spawned::new(cmd.spawn().expect("start hardinit"));
+    let code = s.wait_timeout(TIMEOUT);
+    let (stdout, stderr) = s.collect();
+    Output {
+        code,
+        stdout,
+        stderr,
+        elapsed: started.elapsed(),
+    }
+}
+
+/// A fresh path in the temp directory for one test (not created).
+pub fn temp_path(tag: &str) -> PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    std::env::temp_dir().join(format!(
+        "hardinit-{}-{}-{}",
+        std::process::id(),
+        tag,
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ))
+}
+
+/// Options hardinit must refuse before anything runs: (name, options,
+/// words the message must contain). Shared by the run and `check` tests.
+pub fn bad_inputs() -> Vec<(&'static str, Vec<String>, Vec<&'static str>)> {
+    let (_, hard) = nofile_limits();
+    let raise = format!("nofile={0}:{0}", hard.saturating_add(1));
+    let s = |v: &[&str]| v.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+    vec![
+        (
+            "unknown capability to add",
+            s(&["--cap-add", "NET_BIND"]),
+            vec!["--cap-add", "unknown capability \"NET_BIND\""],
+        ),
+        (
+            "unknown capability to drop",
+            s(&["--cap-drop", "CHOWN,FOO"]),
+            vec!["--cap-drop", "unknown capability \"FOO\""],
+        ),
+        (
+            "capability hardinit does not hold (CAP_SYS_RESOURCE)",
+            s(&["--cap-add", "SYS_RESOURCE"]),
+            vec!["CAP_SYS_RESOURCE", "does not hold"],
+        ),
+        (
+            "unknown user",
+            s(&["--user", "no-such-user-h"]),
+            vec!["--user", "unknown user \"no-such-user-h\""],
+        ),
+        (
+            "unknown group of --user",
+            s(&["--user", "10001:no-such-group-h"]),
+            vec!["--user", "unknown group \"no-such-group-h\""],
+        ),
+        (
+            "unknown group of --groups",
+            s(&["--user", "10001", "--groups", "no-such-group-h"]),
+            vec!["--groups", "unknown group \"no-such-group-h\""],
+        ),
+        (
+            "malformed --user, three parts",
+            s(&["--user", "a:b:c"]),
+            vec!["--user \"a:b:c\"", "expected USER or USER:GROUP"],
+        ),
+        (
+            "malformed --user, empty group",
+            s(&["--user", "10001:"]),
+            vec!["--user \"10001:\"", "expected USER"],
+        ),
+        (
+            "uid out of range",
+            s(&["--user", "4294967295"]),
+            vec!["uid", "out of range"],
+        ),
+        (
+            "bad rlimit name",
+            s(&["--rlimit", "files=10"]),
+            vec!["--rlimit", "unknown limit \"files\""],
+        ),
+        (
+            "bad rlimit value",
+            s(&["--rlimit", "nofile=ten"]),
+            vec!["--rlimit", "\"ten\" is not a number"],
+        ),
+        (
+            "rlimit soft above hard",
+            s(&["--rlimit", "nofile=10:5"]),
+            vec!["--rlimit", "soft limit exceeds the hard limit"],
+        ),
+        (
+            "raising a hard rlimit without CAP_SYS_RESOURCE",
+            s(&["--rlimit", &raise]),
+            vec![
+                "--rlimit nofile",
+                "raising the hard limit",
+                "needs CAP_SYS_RESOURCE",
+            ],
+        ),
+        (
+            "contradicting no-new-privs flags",
+            s(&["--no-new-privs", "--allow-new-privs"]),
+            vec!["contradict"],
+        ),
+    ]
+}
+
+/// The (soft, hard) RLIMIT_NOFILE of this process, which hardinit inherits.
+pub fn nofile_limits() -> (u64, u64) {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: lim is a valid out pointer.
+    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) }, 0);
+    (lim.rlim_cur, lim.rlim_max)
+}
+
+/// Does this process hold capability `cap` in its effective set?
+pub fn holds_cap(cap: u8) -> bool {
+    let eff = proc_status(std::process::id() as i32, "CapEff")
+        .and_then(|v| u64::from_str_radix(&v, 16).ok())
+        .unwrap_or(0);
+    eff & (1 << cap) != 0
+}
+
+/// The message of hardinit's fatal error on stderr (text mode), without the
+/// `[FATAL hardinit (PID)] ` prefix.
+pub fn fatal_message(stderr: &str) -> Option<String> {
+    stderr
+        .lines()
+        .find(|l| l.starts_with("[FATAL"))
+        .and_then(|l| l.split_once("] "))
+        .map(|(_, m)| m.to_string())
+}
+
+/// A `Spawned` for a command built by the test itself.
+pub fn spawned(child: Child) -> Spawned {
+    Spawned::new(child)
+}
