@@ -328,7 +328,16 @@ impl Image {
              ENTRYPOINT [\"/hardinit\", \"--\"]\nCMD [\"/app/run.sh\"]\n"
         );
         std::fs::write(ctx.join("Dockerfile"), dockerfile).unwrap();
-        let out = docker(&["build", "-q", "-t", &tag, ctx.to_str().unwrap()]);
+        // --no-cache: tests build in parallel and remove their images on
+        // drop; a shared cached image could vanish under another build.
+        let out = docker(&[
+            "build",
+            "--no-cache",
+            "-q",
+            "-t",
+            &tag,
+            ctx.to_str().unwrap(),
+        ]);
         let _ = std::fs::remove_dir_all(&ctx);
         assert!(out.ok(), "docker build failed: {out:?}");
         Image { tag }
