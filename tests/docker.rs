@@ -320,6 +320,7 @@ impl Image {
             .unwrap();
         // No RUN: a build step would start a container, which needs the
         // engine's init (daemon.json "init": true) and a shell.
+        // seccomp: switch to default once merged (the ENV line below)
         let dockerfile = format!(
             "FROM scratch\nCOPY rootfs/ /\n\
              # seccomp: switch to default once merged\n\
