@@ -61,7 +61,7 @@ fn nix_truncate(path: &str, len: u64) -> io::Result<()> {
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.len() % 2 != 0 {
+    if !args.len().is_multiple_of(2) {
         eprintln!("usage: landlock_probe [OP ARG]...");
         return ExitCode::from(2);
     }

@@ -124,10 +124,16 @@ mod tests {
             .contains("unknown capability"));
     }
 
+    type Case<'a> = (
+        Option<&'a str>,
+        Option<&'a str>,
+        Result<Option<Mask>, &'a str>,
+    );
+
     #[test]
     fn docker_semantics_table() {
         let held = kernel_mask(40);
-        let cases: &[(Option<&str>, Option<&str>, Result<Option<Mask>, &str>)] = &[
+        let cases: &[Case] = &[
             (None, None, Ok(None)),
             (Some("ALL"), None, Ok(Some(0))),
             (Some("all"), Some("NET_BIND_SERVICE"), Ok(Some(BIND))),

@@ -180,10 +180,7 @@ fn limits(pid: &str, names: &[&str]) -> Vec<String> {
 fn root_read_only(pid: &str) -> Option<bool> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/mountinfo")).ok()?;
     // The last mount on "/" is the visible one.
-    let line = text
-        .lines()
-        .filter(|l| l.split(' ').nth(4) == Some("/"))
-        .last()?;
+    let line = text.lines().rfind(|l| l.split(' ').nth(4) == Some("/"))?;
     let opts = line.split(' ').nth(5)?;
     Some(opts.split(',').any(|o| o == "ro"))
 }
@@ -285,7 +282,7 @@ pub fn add_plan(plan: &Plan, m: &mut Map<String, Value>) {
         m.insert("landlock_status".into(), "not enforced".into());
     }
     let own = plan.own_caps.unwrap_or(plan.current.effective);
-    m.insert("hardinit_caps".into(), cap_names(own).into());
+    m.insert("hardinit_caps".into(), cap_names(own));
     if !plan.notes.is_empty() {
         m.insert("notes".into(), plan.notes.join("; ").into());
     }

@@ -102,9 +102,11 @@ pub fn show(v: u64) -> String {
 mod tests {
     use super::*;
 
+    type Case<'a> = (&'a str, Result<(&'a str, u64, u64), &'a str>);
+
     #[test]
     fn parse_table() {
-        let cases: &[(&str, Result<(&str, u64, u64), &str>)] = &[
+        let cases: &[Case] = &[
             ("nofile=1024:4096", Ok(("nofile", 1024, 4096))),
             ("NOFILE=1024", Ok(("nofile", 1024, 1024))),
             ("RLIMIT_CORE=0", Ok(("core", 0, 0))),

@@ -188,11 +188,9 @@ pub fn start(
             sys::close(ours);
             theirs
         });
-        let (step, errno) = match run_child(
+        let Err((step, errno)) = run_child(
             plan, inherited, pipes, status_w, go_r, child_sock, &argv, &envp,
-        ) {
-            Err(failure) => failure,
-        };
+        );
         report(status_w, step, errno);
         let code = match (step, errno) {
             (Step::Exec, Errno::ENOENT) => 127,

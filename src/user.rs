@@ -178,10 +178,16 @@ mod tests {
         dir
     }
 
+    type Case<'a> = (
+        &'a str,
+        Option<&'a str>,
+        Result<(u32, u32, Vec<u32>, bool), &'a str>,
+    );
+
     #[test]
     fn resolves_names_numbers_and_groups() {
         let root = fixture();
-        let cases: &[(&str, Option<&str>, Result<(u32, u32, Vec<u32>, bool), &str>)] = &[
+        let cases: &[Case] = &[
             ("app", None, Ok((10001, 10001, vec![], false))),
             ("10001", None, Ok((10001, 10001, vec![], false))),
             ("app:staff", None, Ok((10001, 50, vec![], false))),

@@ -235,8 +235,8 @@ fn applies(rule: &Rule, t: &Target) -> bool {
         && !exc.caps.iter().any(kept)
         && (inc.arches.is_empty() || inc.arches.iter().any(|a| a == arch))
         && !exc.arches.iter().any(|a| a == arch)
-        && inc.min_kernel.map_or(true, |k| t.kernel >= k)
-        && exc.min_kernel.map_or(true, |k| t.kernel < k)
+        && inc.min_kernel.is_none_or(|k| t.kernel >= k)
+        && exc.min_kernel.is_none_or(|k| t.kernel < k)
 }
 
 fn condition(name: &str, cmp: &ArgCmp) -> Result<SeccompCondition, String> {

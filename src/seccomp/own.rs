@@ -11,16 +11,46 @@ use std::collections::BTreeMap;
 /// What the event loop, the allocator, the exit path and `learn` need.
 const NEEDED: &[&str] = &[
     // the event loop: poll, signalfd reads, pipes, stdout
-    "poll", "ppoll", "read", "write", "writev", "close", "fcntl", "kill", "wait4", "waitid",
-    "clock_gettime", "clock_nanosleep", "getpid", "gettid", "rt_sigprocmask", "rt_sigreturn",
-    "sched_yield", "futex",
+    "poll",
+    "ppoll",
+    "read",
+    "write",
+    "writev",
+    "close",
+    "fcntl",
+    "kill",
+    "wait4",
+    "waitid",
+    "clock_gettime",
+    "clock_nanosleep",
+    "getpid",
+    "gettid",
+    "rt_sigprocmask",
+    "rt_sigreturn",
+    "sched_yield",
+    "futex",
     // the allocator
-    "brk", "mmap", "munmap", "mremap", "madvise",
+    "brk",
+    "mmap",
+    "munmap",
+    "mremap",
+    "madvise",
     // learn: notifications and the profile file
-    "ioctl", "openat", "rename", "renameat", "renameat2", "fstat", "newfstatat", "statx", "lseek",
-    "uname", "getrandom",
+    "ioctl",
+    "openat",
+    "rename",
+    "renameat",
+    "renameat2",
+    "fstat",
+    "newfstatat",
+    "statx",
+    "lseek",
+    "uname",
+    "getrandom",
     // leaving
-    "exit", "exit_group", "restart_syscall",
+    "exit",
+    "exit_group",
+    "restart_syscall",
 ];
 
 /// Compile PID 1's filter for the native architecture.
@@ -40,7 +70,9 @@ pub fn program() -> Result<BpfProgram, String> {
         arch.seccompiler(),
     )
     .map_err(|e| e.to_string())?;
-    filter.try_into().map_err(|e: seccompiler::BackendError| e.to_string())
+    filter
+        .try_into()
+        .map_err(|e: seccompiler::BackendError| e.to_string())
 }
 
 /// Install it on PID 1 (no_new_privs first, which the kernel requires
@@ -49,7 +81,10 @@ pub fn install() -> Result<usize, String> {
     let prog = program()?;
     // SAFETY: prctl with integer arguments only.
     if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
-        return Err(format!("prctl(PR_SET_NO_NEW_PRIVS): {}", std::io::Error::last_os_error()));
+        return Err(format!(
+            "prctl(PR_SET_NO_NEW_PRIVS): {}",
+            std::io::Error::last_os_error()
+        ));
     }
     seccompiler::apply_filter(&prog).map_err(|e| format!("seccomp: {e}"))?;
     Ok(prog.len())
