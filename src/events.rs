@@ -76,13 +76,14 @@ pub fn take(out: &mut Vec<u8>) {
     QUEUE.with(|q| out.append(&mut q.borrow_mut()));
 }
 
-/// Write queued records to stdout, blocking: for paths outside the loop.
+/// Write queued records to stdout outside the loop, waiting at most 2 s
+/// for a stalled reader (hardinit must still exit).
 pub fn flush_blocking() {
     let mut buf = Vec::new();
     take(&mut buf);
     if !buf.is_empty() {
         // Nothing better to do if stdout is gone: the exit code still tells.
-        let _ = crate::sys::write_all(libc::STDOUT_FILENO, &buf);
+        let _ = crate::sys::write_all_within(libc::STDOUT_FILENO, &buf, 2000);
     }
 }
 
@@ -93,22 +94,21 @@ pub fn queue_record(kind: &str, severity: u8, fields: &serde_json::Map<String, s
         .lock()
         .map(|id| id.hostname.clone())
         .unwrap_or_default();
-    let record = serde_json::json!({
-        "Timestamp": crate::sys::realtime_ns(),
-        "Type": kind,
-        "Logger": "hardinit",
-        "Hostname": hostname,
-        "EnvVersion": "2.0",
-        "Severity": severity,
-        "Pid": crate::sys::getpid(),
-        "Fields": fields,
-    });
-    QUEUE.with(|q| {
-        let mut q = q.borrow_mut();
-        // Serialising a Value into a Vec cannot fail.
-        let _ = serde_json::to_writer(&mut *q, &record);
-        q.push(b'\n');
-    });
+    // The envelope in mozlog's usual key order, Fields last.
+    let head = serde_json::json!([kind, hostname]);
+    let mut line = format!(
+        "{{\"Timestamp\":{},\"Type\":{},\"Logger\":\"hardinit\",\"Hostname\":{},\"EnvVersion\":\"2.0\",\"Severity\":{},\"Pid\":{},\"Fields\":",
+        crate::sys::realtime_ns(),
+        head[0],
+        head[1],
+        severity,
+        crate::sys::getpid()
+    )
+    .into_bytes();
+    // Serialising a map of Values into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut line, fields);
+    line.extend_from_slice(b"}\n");
+    QUEUE.with(|q| q.borrow_mut().extend_from_slice(&line));
 }
 
 struct Events;

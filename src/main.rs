@@ -276,10 +276,12 @@ fn init(plan: &plan::Plan, signals: SignalSetup) -> u8 {
         None
     };
     let status = supervisor::Supervisor::new(plan, pid, signals.fd, read_ends, learner).run();
+    // Flush while stdout is still non-blocking, so a stalled reader cannot
+    // hold hardinit forever; then give stdout its flags back.
+    events::flush_blocking();
     if let Some(flags) = stdout_flags {
         let _ = sys::set_flags(libc::STDOUT_FILENO, flags);
     }
-    events::flush_blocking();
     exit_code(status, &plan.remap_exit)
 }
 

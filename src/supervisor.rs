@@ -209,6 +209,14 @@ impl<'a> Supervisor<'a> {
                 }
             }
         }
+        if let Some(status) = self.main_status {
+            self.log_exit(status);
+        }
+        if self.out.broken {
+            // Nobody takes our stdout: our own records cannot go out either.
+            let mut discard = Vec::new();
+            events::take(&mut discard);
+        }
         if self.learner.is_some() {
             self.save_profile();
             if let (Some(l), Some(p)) = (&self.learner, &self.plan.child.learn) {
@@ -263,9 +271,23 @@ impl<'a> Supervisor<'a> {
         if self.cleanup_deadline.is_some() && !self.no_children {
             return false;
         }
-        let streams_done = self.streams.iter().all(|s| !s.open)
-            || (self.out.pending() < HIGH_WATER
-                && now.saturating_sub(self.last_read) > DRAIN_IDLE_NS);
+        // A reader that takes nothing for FLUSH_STALL_NS after the program
+        // exited will never take it: leave rather than hang.
+        if self.out.pending() > 0
+            && !self.out.broken
+            && now.saturating_sub(self.out.last_progress) >= FLUSH_STALL_NS
+        {
+            let msg = format!(
+                "hardinit: stdout accepted nothing for {}s after the program exited; {} bytes of output dropped\n",
+                FLUSH_STALL_NS / 1_000_000_000,
+                self.out.pending()
+            );
+            let _ = sys::write(libc::STDERR_FILENO, msg.as_bytes());
+            self.out.broken = true;
+            return true;
+        }
+        let streams_done =
+            self.streams.iter().all(|s| !s.open) || (self.reading() && self.drain_idle(now));
         if !streams_done {
             return false;
         }
@@ -274,21 +296,17 @@ impl<'a> Supervisor<'a> {
             s.framer.finish(sys::realtime_ns(), &mut self.out.buf);
             s.open = false;
         }
-        if self.out.pending() > 0 && !self.out.broken {
-            if self.out.last_progress == 0 {
-                self.out.last_progress = now;
-            }
-            if now.saturating_sub(self.out.last_progress) < FLUSH_STALL_NS {
-                return false;
-            }
-            let msg = format!(
-                "hardinit: stdout accepted nothing for {}s after the program exited; {} bytes of output dropped\n",
-                FLUSH_STALL_NS / 1_000_000_000,
-                self.out.pending()
-            );
-            let _ = sys::write(libc::STDERR_FILENO, msg.as_bytes());
-        }
-        true
+        self.out.pending() == 0 || self.out.broken
+    }
+
+    /// Below the high-water mark: the program's pipes are being read.
+    fn reading(&self) -> bool {
+        self.out.pending() < HIGH_WATER
+    }
+
+    /// The pipes have been silent for DRAIN_IDLE_NS since the last read.
+    fn drain_idle(&self, now: u64) -> bool {
+        now.saturating_sub(self.last_read) > DRAIN_IDLE_NS
     }
 
     fn poll_timeout(&self, now: u64) -> libc::c_int {
@@ -301,11 +319,13 @@ impl<'a> Supervisor<'a> {
         .flatten()
         .collect();
         if self.main_status.is_some() {
-            if self.streams.iter().any(|s| s.open) {
+            // The drain deadline only runs while we read (back-pressure
+            // pauses it); the stall deadline only while output waits.
+            if self.reading() && self.streams.iter().any(|s| s.open) {
                 deadlines.push(self.last_read + DRAIN_IDLE_NS + 1);
             }
-            if self.out.pending() > 0 {
-                deadlines.push(self.out.last_progress.max(now) + FLUSH_STALL_NS);
+            if self.out.pending() > 0 && !self.out.broken {
+                deadlines.push(self.out.last_progress + FLUSH_STALL_NS);
             }
         }
         match deadlines.into_iter().min() {
@@ -460,7 +480,20 @@ impl<'a> Supervisor<'a> {
     fn main_exited(&mut self, status: libc::c_int) {
         self.main_status = Some(status);
         self.grace_deadline = None;
-        self.last_read = sys::monotonic_ns();
+        let now = sys::monotonic_ns();
+        self.last_read = now;
+        // The stall clock for leftover output starts now at the earliest.
+        self.out.last_progress = self.out.last_progress.max(now);
+        if let Some(g) = self.plan.grace {
+            // Give the program's leftovers the same grace, then SIGKILL.
+            self.cleanup_deadline = Some(sys::monotonic_ns() + g.as_nanos() as u64);
+            self.signal_leftovers(libc::SIGTERM);
+        }
+    }
+
+    /// Logged once the program's output is out, so the record that says
+    /// it exited comes after its last line.
+    fn log_exit(&self, status: libc::c_int) {
         if libc::WIFSIGNALED(status) {
             let sig = libc::WTERMSIG(status);
             tracing::info!(
@@ -478,11 +511,6 @@ impl<'a> Supervisor<'a> {
                 status = code,
                 "Main child exited normally (with status '{code}')"
             );
-        }
-        if let Some(g) = self.plan.grace {
-            // Give the program's leftovers the same grace, then SIGKILL.
-            self.cleanup_deadline = Some(sys::monotonic_ns() + g.as_nanos() as u64);
-            self.signal_leftovers(libc::SIGTERM);
         }
     }
 

@@ -174,13 +174,21 @@ pub fn write(fd: RawFd, buf: &[u8]) -> SysResult<usize> {
 }
 
 /// Write all of `buf`, blocking; retries EINTR. For start-up and exit paths.
-pub fn write_all(fd: RawFd, mut buf: &[u8]) -> SysResult<()> {
+pub fn write_all(fd: RawFd, buf: &[u8]) -> SysResult<()> {
+    write_all_within(fd, buf, -1)
+}
+
+/// write_all, giving up with ETIMEDOUT when a non-blocking `fd` accepts
+/// nothing for `timeout_ms` (-1: wait forever).
+pub fn write_all_within(fd: RawFd, mut buf: &[u8], timeout_ms: libc::c_int) -> SysResult<()> {
     while !buf.is_empty() {
         match write(fd, buf) {
             Ok(n) => buf = &buf[n..],
             Err(Errno::EINTR) => continue,
             Err(Errno::EAGAIN) => {
-                poll_one(fd, libc::POLLOUT, -1)?;
+                if poll_one(fd, libc::POLLOUT, timeout_ms)? == 0 {
+                    return Err(Errno::ETIMEDOUT);
+                }
             }
             Err(e) => return Err(e),
         }

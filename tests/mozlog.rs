@@ -212,9 +212,23 @@ fn blocked_stdout_never_delays_signals_or_reaping() {
     cmd.stdout(unsafe { <Stdio as std::os::fd::FromRawFd>::from_raw_fd(fds[1]) });
     let mut child = cmd.spawn().unwrap();
     let _guard = KillOnDrop(child.id() as i32);
-    let mut ready = BufReader::new(std::fs::File::open(&fifo).unwrap());
-    let mut line = String::new();
-    ready.read_line(&mut line).unwrap();
+    // The FIFO is read in a thread so every wait has a timeout.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let fifo_path = fifo.clone();
+    std::thread::spawn(move || {
+        let Ok(f) = std::fs::File::open(&fifo_path) else {
+            return;
+        };
+        for line in BufReader::new(f).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    let line = rx
+        .recv_timeout(TIMEOUT)
+        .expect("fixture never reported ready");
     assert!(line.starts_with("ready"), "{line}");
 
     let hardinit = pid1_child_of(child.id() as i32);
@@ -222,8 +236,9 @@ fn blocked_stdout_never_delays_signals_or_reaping() {
     let sent = Instant::now();
     // SAFETY: kill has no memory arguments.
     assert_eq!(unsafe { libc::kill(hardinit, libc::SIGTERM) }, 0);
-    line.clear();
-    ready.read_line(&mut line).unwrap();
+    let line = rx
+        .recv_timeout(TIMEOUT)
+        .expect("SIGTERM never reached the app");
     let latency = sent.elapsed();
     assert_eq!(line.trim(), "TERM");
     assert!(
@@ -243,7 +258,17 @@ fn blocked_stdout_never_delays_signals_or_reaping() {
     // the app's status.
     // SAFETY: fds[0] is ours and not used again.
     unsafe { libc::close(fds[0]) };
-    let status = child.wait().unwrap();
+    let deadline = Instant::now() + TIMEOUT;
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "hardinit did not exit after its stdout closed"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    };
     assert_eq!(status.code(), Some(0));
     let _ = std::fs::remove_dir_all(&dir);
 }
