@@ -12,6 +12,7 @@ set -euo pipefail
 
 RUNS=${RUNS:-300}          # hyperfine runs per start-up command
 LAT_N=${LAT_N:-300}        # SIGTERM round trips per init
+ROUNDS=${ROUNDS:-5}        # start-up and latency runs interleave the inits in rounds
 LINES=${LINES:-1000000}    # input lines for the throughput runs
 REPEAT=${REPEAT:-3}        # throughput runs per case; the median is reported
 
@@ -81,34 +82,51 @@ fmt() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
 
 echo "# hardinit benchmark"
 echo
-echo "$(date -u +%Y-%m-%d) · $(nproc) cores · $(uname -sr) · $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//') · static release build"
+echo "$(date -u +%Y-%m-%d) · $(nproc) cores · $(uname -sr) · $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//') · static release build · load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "$SECCOMP_NOTE."
 echo
 
 # --- 1. start-up overhead ----------------------------------------------------
-log "start-up: hyperfine, $RUNS runs per command"
-hf=(hyperfine -N --warmup 20 --runs "$RUNS" --export-json "$WORK/startup.json"
-    -n "/bin/true" "/bin/true")
+log "start-up: hyperfine, $RUNS runs per command in $ROUNDS interleaved rounds"
+hf=(hyperfine -N --warmup 10 --runs $(((RUNS + ROUNDS - 1) / ROUNDS)) -n "/bin/true" "/bin/true")
 for i in "${INITS[@]}"; do
     hf+=(-n "$(name_of "$i")" "$(cmd_of "$i") -s -- /bin/true")
 done
-"${hf[@]}" >"$WORK/hyperfine.log" 2>&1 || { cat "$WORK/hyperfine.log" >&2; exit 1; }
-echo "## Start-up: \`INIT -s -- /bin/true\` (hyperfine -N, $RUNS runs)"
+for round in $(seq "$ROUNDS"); do
+    "${hf[@]}" --export-json "$WORK/startup.$round.json" >"$WORK/hyperfine.log" 2>&1 ||
+        { cat "$WORK/hyperfine.log" >&2; exit 1; }
+done
+echo "## Start-up: \`INIT -s -- /bin/true\` (hyperfine -N, $RUNS runs each in $ROUNDS interleaved rounds)"
 echo
-echo "| command | mean ± sd (ms) | overhead over /bin/true (ms) |"
-echo "|---|---|---|"
-jq -r '.results[0].mean as $base | .results[]
-    | "| \(.command) | \(.mean*1000*1000|round/1000) ± \(.stddev*1000*1000|round/1000) | \(if .command == "/bin/true" then "—" else ((.mean-$base)*1000*1000|round/1000|tostring) end) |"' \
-    "$WORK/startup.json"
+echo "Overhead = the init's statistic minus /bin/true's. The minimum is the least"
+echo "disturbed by other load on the machine."
+echo
+echo "| command | mean ± sd (ms) | median (ms) | min (ms) | overhead: mean / median / min (ms) |"
+echo "|---|---|---|---|---|"
+jq -rs 'def ms: . * 1000000 | round / 1000;
+    def mean: add / length;
+    def sd: mean as $m | map((. - $m) * (. - $m)) | add / (length - 1) | sqrt;
+    def median: sort | .[length / 2 | floor];
+    . as $all
+    | [$all[0].results[].command as $c
+       | [$all[].results[] | select(.command == $c) | .times[]]
+       | {c: $c, mean: mean, sd: sd, median: median, min: min}] as $rows
+    | $rows[0] as $b | $rows[]
+    | "| \(.c) | \(.mean|ms) ± \(.sd|ms) | \(.median|ms) | \(.min|ms) | \(if .c == "/bin/true" then "—"
+        else "\((.mean - $b.mean)|ms) / \((.median - $b.median)|ms) / \((.min - $b.min)|ms)" end) |"' \
+    "$WORK"/startup.*.json
 echo
 
 # --- 2. RSS of the idle init ----------------------------------------------------
 log "idle RSS"
 echo "## RSS of the idle init (\`INIT -s -- sleep 30\`, from /proc/PID/status)"
 echo
-echo "| init | VmRSS (KiB) | VmHWM (KiB) |"
-echo "|---|---|---|"
+echo "RssFile is mostly the binary's text, shared page cache (kernel fault-around maps"
+echo "up to 64 KiB per fault); RssAnon is the init's private memory."
+echo
+echo "| init | VmRSS (KiB) | RssAnon (KiB) | RssFile (KiB) | VmHWM (KiB) |"
+echo "|---|---|---|---|---|"
 for i in "${INITS[@]}"; do
     # shellcheck disable=SC2046
     $(cmd_of "$i") -s -- sleep 30 >/dev/null 2>&1 &
@@ -121,11 +139,11 @@ for i in "${INITS[@]}"; do
         sleep 0.01
     done
     sleep 0.1
-    rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")
-    hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status")
+    st() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$pid/status"; }
+    rss=$(st VmRSS) anon=$(st RssAnon) file=$(st RssFile) hwm=$(st VmHWM)
     kill -TERM "$pid"
     wait "$pid" || true
-    echo "| $(name_of "$i") | $rss | $hwm |"
+    echo "| $(name_of "$i") | $rss | $anon | $file | $hwm |"
 done
 echo
 
@@ -138,18 +156,25 @@ else
     lat_cmd() { echo "-- $1 -s -- $B term-child"; }
 fi
 log "SIGTERM latency: $LAT_N round trips per init"
-echo "## SIGTERM forwarding latency ($LAT_N round trips each)"
+echo "## SIGTERM forwarding latency (about $LAT_N round trips each, in $ROUNDS interleaved rounds)"
 echo
 echo "From kill(INIT, SIGTERM) until the init has exited (pidfd readable); the"
 echo "child prints \`ready\`, waits in sigwait and exits at once on SIGTERM. Init as $MODE."
 echo
 echo "| init | median (µs) | p90 (µs) | p99 (µs) | max (µs) |"
 echo "|---|---|---|---|---|"
-for i in "${INITS[@]}"; do
-    # shellcheck disable=SC2046
-    r=$("$B" latency "$LAT_N" $(lat_cmd "$(cmd_of "$i")"))
-    eval "$r"  # n= median_us= p90_us= p99_us= max_us=
-    echo "| $(name_of "$i") | $median_us | $p90_us | $p99_us | $max_us |"
+# Rounds interleave the inits so a burst of load on the machine falls on
+# all of them alike.
+for round in $(seq "$ROUNDS"); do
+    for k in "${!INITS[@]}"; do
+        # shellcheck disable=SC2046
+        "$B" latency $(((LAT_N + ROUNDS - 1) / ROUNDS)) --samples \
+            $(lat_cmd "$(cmd_of "${INITS[$k]}")") >>"$WORK/lat.$k"
+    done
+done
+for k in "${!INITS[@]}"; do
+    eval "$("$B" stats <"$WORK/lat.$k")"  # n= median_us= p90_us= p99_us= max_us=
+    echo "| $(name_of "${INITS[$k]}") | $median_us | $p90_us | $p99_us | $max_us |"
 done
 echo
 

@@ -5,11 +5,14 @@
 //!       LINES deterministic lines of 99 printable ASCII bytes plus '\n'.
 //!   bench_tool term-child
 //!       print "ready", wait for SIGTERM, exit 0 at once.
-//!   bench_tool latency N [--pid1] -- CMD...
+//!   bench_tool latency N [--pid1] [--samples] -- CMD...
 //!       N times: start CMD, wait for its "ready" line, send SIGTERM to the
 //!       init (CMD itself, or with --pid1 the single child of CMD, i.e. the
 //!       PID 1 that `unshare --fork` started) and time until that init has
-//!       exited (pidfd readable). Prints median/p90/p99/max in microseconds.
+//!       exited (pidfd readable). Prints median/p90/p99/max in microseconds,
+//!       or with --samples each sample on its own line.
+//!   bench_tool stats
+//!       the same summary for samples (microseconds, one a line) on stdin.
 //!   bench_tool measure --out null|pipe -- CMD...
 //!       run CMD once with stdout on /dev/null or on a pipe this tool reads
 //!       (counting bytes and lines); prints wall time, CMD's own CPU time
@@ -28,6 +31,7 @@ fn main() -> ExitCode {
         Some("gen") => gen(&args[1..]),
         Some("term-child") => term_child(),
         Some("latency") => latency(&args[1..]),
+        Some("stats") => stats(),
         Some("measure") => measure(&args[1..]),
         _ => Err("usage: bench_tool gen|term-child|latency|measure ...".into()),
     };
@@ -164,6 +168,7 @@ fn latency(args: &[String]) -> Result<(), String> {
         .and_then(|a| a.parse().ok())
         .ok_or("latency needs an iteration count")?;
     let pid1 = opts.iter().any(|o| o == "--pid1");
+    let raw = opts.iter().any(|o| o == "--samples");
     let mut samples = Vec::with_capacity(n);
     for i in 0..n {
         let mut child = Command::new(&cmd[0])
@@ -204,6 +209,31 @@ fn latency(args: &[String]) -> Result<(), String> {
         let mut rest = Vec::new();
         let _ = out.read_to_end(&mut rest);
         child.wait().map_err(|e| e.to_string())?;
+    }
+    if raw {
+        for s in &samples {
+            println!("{s:.1}");
+        }
+        return Ok(());
+    }
+    summary(samples)
+}
+
+fn stats() -> Result<(), String> {
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| e.to_string())?;
+    let samples: Vec<f64> = text
+        .split_whitespace()
+        .map(|w| w.parse().map_err(|_| format!("not a number: {w:?}")))
+        .collect::<Result<_, _>>()?;
+    summary(samples)
+}
+
+fn summary(mut samples: Vec<f64>) -> Result<(), String> {
+    if samples.is_empty() {
+        return Err("no samples".into());
     }
     samples.sort_by(|a, b| a.total_cmp(b));
     println!(
