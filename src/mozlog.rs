@@ -60,6 +60,10 @@ impl Envelope {
 /// Turns one stream of bytes (the child's stdout or stderr) into records.
 pub struct Framer {
     middle: Vec<u8>,
+    /// `{"Timestamp":N` + `middle` for the last timestamp seen: lines read
+    /// together share a timestamp, so its digits are formatted once a read.
+    head: Vec<u8>,
+    head_ts: Option<u64>,
     kind: &'static str,
     limit: usize,
     /// The start of a line that has no newline yet; never more than `limit`.
@@ -76,6 +80,8 @@ impl Framer {
         // Every record must have room for some text after its envelope.
         let floor = (middle.len() + 32 + PARTIAL_SUFFIX_ROOM + 64).min(MAX_RECORD);
         Framer {
+            head: Vec::with_capacity(middle.len() + 40),
+            head_ts: None,
             middle,
             kind: envelope.kind,
             limit: limit.clamp(floor.max(256), MAX_RECORD),
@@ -134,7 +140,7 @@ impl Framer {
             }
             // The common case: the whole line fits in one record.
             let start = out.len();
-            write_head(ts, &self.middle, out);
+            self.write_head(ts, out);
             let budget = self.limit.saturating_sub(out.len() - start + 4);
             let (used, _) = escape_limited(line, budget, true, out);
             if used == line.len() {
@@ -177,7 +183,7 @@ impl Framer {
             }
         };
         let start = out.len();
-        write_head(ts, &self.middle, out);
+        self.write_head(ts, out);
         let budget = self
             .limit
             .saturating_sub(out.len() - start + PARTIAL_SUFFIX_ROOM);
@@ -192,12 +198,18 @@ impl Framer {
         self.partial = if last { None } else { Some((id, ordinal + 1)) };
         used
     }
-}
 
-fn write_head(ts: u64, middle: &[u8], out: &mut Vec<u8>) {
-    out.extend_from_slice(b"{\"Timestamp\":");
-    push_u64(ts, out);
-    out.extend_from_slice(middle);
+    /// Everything before the message: `{"Timestamp":N,"Type":...,"msg":"`.
+    fn write_head(&mut self, ts: u64, out: &mut Vec<u8>) {
+        if self.head_ts != Some(ts) {
+            self.head.clear();
+            self.head.extend_from_slice(b"{\"Timestamp\":");
+            push_u64(ts, &mut self.head);
+            self.head.extend_from_slice(&self.middle);
+            self.head_ts = Some(ts);
+        }
+        out.extend_from_slice(&self.head);
+    }
 }
 
 pub fn push_u64(mut n: u64, out: &mut Vec<u8>) {
@@ -214,13 +226,80 @@ pub fn push_u64(mut n: u64, out: &mut Vec<u8>) {
     out.extend_from_slice(&buf[i..]);
 }
 
+// Word-at-a-time byte classification (SWAR): the hot loops look at eight
+// bytes per step instead of one. Each test below is exact as a yes/no for
+// the whole word; the position is then found byte by byte in that word.
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Some byte of `v` is zero.
+#[inline]
+fn has_zero(v: u64) -> bool {
+    v.wrapping_sub(ONES) & !v & HIGHS != 0
+}
+
+#[inline]
+fn word(chunk: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(chunk);
+    u64::from_le_bytes(w)
+}
+
 fn find_newline(data: &[u8]) -> Option<usize> {
-    data.iter().position(|&b| b == b'\n')
+    let mut chunks = data.chunks_exact(8);
+    let mut base = 0;
+    for c in &mut chunks {
+        if has_zero(word(c) ^ (ONES * u64::from(b'\n'))) {
+            break;
+        }
+        base += 8;
+    }
+    data[base..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map(|p| base + p)
 }
 
 #[inline]
 fn needs_escape(b: u8) -> bool {
     b < 0x20 || b == b'"' || b == b'\\'
+}
+
+/// Length of the prefix of `s` that JSON takes as is: ASCII without control
+/// characters, quote or backslash.
+#[inline]
+fn plain_prefix(s: &[u8]) -> usize {
+    let plain = |b: u8| b < 0x80 && !needs_escape(b);
+    let mut base = 0;
+    for c in s.chunks_exact(8) {
+        let v = word(c);
+        // High bit set, or below 0x20 (exact for the word since no byte
+        // has its high bit set once the first test passed), or '"', or '\'.
+        let special = v & HIGHS != 0
+            || v.wrapping_sub(ONES * 0x20) & !v & HIGHS != 0
+            || has_zero(v ^ (ONES * u64::from(b'"')))
+            || has_zero(v ^ (ONES * u64::from(b'\\')));
+        if special {
+            break;
+        }
+        base += 8;
+    }
+    base + s[base..]
+        .iter()
+        .position(|&b| !plain(b))
+        .unwrap_or(s.len() - base)
+}
+
+/// Length of the UTF-8 sequence a lead byte starts; 1 for a byte that
+/// cannot start one (it is then invalid on its own).
+#[inline]
+fn utf8_width(lead: u8) -> usize {
+    match lead {
+        0xC2..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        0xF0..=0xF4 => 4,
+        _ => 1,
+    }
 }
 
 /// JSON-escape `input` into `out`, writing at most `budget` bytes.
@@ -229,6 +308,9 @@ fn needs_escape(b: u8) -> bool {
 /// bytes become `\n`, `\t`, ... or `\u00XX`. Stops before a character that
 /// would not fit, or (when `!at_end`) before an incomplete sequence at the
 /// end. Returns (bytes of input used, bytes written).
+///
+/// One pass: runs of plain ASCII are copied whole; anything else is taken
+/// one character at a time.
 pub fn escape_limited(
     input: &[u8],
     budget: usize,
@@ -240,90 +322,73 @@ pub fn escape_limited(
     while pos < input.len() {
         let left = budget - (out.len() - start_len);
         let rest = &input[pos..];
-        let (valid, bad) = match std::str::from_utf8(rest) {
-            Ok(_) => (rest.len(), None),
-            Err(e) => (e.valid_up_to(), Some(e.error_len())),
-        };
-        let used = escape_valid(&rest[..valid], left, out);
-        pos += used;
-        if used < valid {
-            break;
+        let run = plain_prefix(rest);
+        if run > 0 {
+            // ASCII: any cut is a character boundary.
+            let take = run.min(left);
+            out.extend_from_slice(&rest[..take]);
+            pos += take;
+            if take < run {
+                break;
+            }
+            continue;
         }
-        match bad {
-            None => break,
-            Some(None) if !at_end => break,
-            Some(len) => {
-                let left = budget - (out.len() - start_len);
+        let b = rest[0];
+        if b < 0x80 {
+            let esc: &[u8] = match b {
+                b'"' => b"\\\"",
+                b'\\' => b"\\\\",
+                b'\n' => b"\\n",
+                b'\r' => b"\\r",
+                b'\t' => b"\\t",
+                0x08 => b"\\b",
+                0x0c => b"\\f",
+                _ => b"",
+            };
+            let need = if esc.is_empty() { 6 } else { esc.len() };
+            if need > left {
+                break;
+            }
+            if esc.is_empty() {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(&[
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[(b >> 4) as usize],
+                    HEX[(b & 15) as usize],
+                ]);
+            } else {
+                out.extend_from_slice(esc);
+            }
+            pos += 1;
+            continue;
+        }
+        // Multi-byte: validate just this character. The standard library
+        // decides what one invalid sequence is (error_len), so the
+        // replacement count is the one from_utf8_lossy gives.
+        let window = &rest[..utf8_width(b).min(rest.len())];
+        match std::str::from_utf8(window) {
+            Ok(_) => {
+                if window.len() > left {
+                    break;
+                }
+                out.extend_from_slice(window);
+                pos += window.len();
+            }
+            // Cut short by the end of the input: maybe more to come.
+            Err(e) if e.error_len().is_none() && !at_end => break,
+            Err(e) => {
                 if left < 3 {
                     break;
                 }
                 out.extend_from_slice("\u{FFFD}".as_bytes());
-                pos += len.unwrap_or(rest.len() - valid);
+                pos += e.error_len().unwrap_or(rest.len());
             }
         }
     }
     (pos, out.len() - start_len)
-}
-
-/// Escape valid UTF-8, within `budget` output bytes; returns input bytes used.
-fn escape_valid(s: &[u8], budget: usize, out: &mut Vec<u8>) -> usize {
-    let mut written = 0;
-    let mut i = 0;
-    while i < s.len() {
-        let run = s[i..]
-            .iter()
-            .position(|&b| needs_escape(b))
-            .unwrap_or(s.len() - i);
-        if run > 0 {
-            let room = budget - written;
-            if run > room {
-                // Cut at a character boundary: continuation bytes are 10xxxxxx.
-                let mut cut = room;
-                while cut > 0 && (s[i + cut] & 0xC0) == 0x80 {
-                    cut -= 1;
-                }
-                out.extend_from_slice(&s[i..i + cut]);
-                return i + cut;
-            }
-            out.extend_from_slice(&s[i..i + run]);
-            written += run;
-            i += run;
-            if i == s.len() {
-                break;
-            }
-        }
-        let b = s[i];
-        let esc: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            _ => b"",
-        };
-        let need = if esc.is_empty() { 6 } else { esc.len() };
-        if need > budget - written {
-            return i;
-        }
-        if esc.is_empty() {
-            const HEX: &[u8; 16] = b"0123456789abcdef";
-            out.extend_from_slice(&[
-                b'\\',
-                b'u',
-                b'0',
-                b'0',
-                HEX[(b >> 4) as usize],
-                HEX[(b & 15) as usize],
-            ]);
-        } else {
-            out.extend_from_slice(esc);
-        }
-        written += need;
-        i += 1;
-    }
-    s.len()
 }
 
 /// Is this line already a schema-valid mozlog record? Only objects made of
@@ -565,6 +630,122 @@ mod tests {
         let last: Value =
             serde_json::from_slice(out.split(|b| *b == b'\n').next().unwrap()).unwrap();
         assert_eq!(last["Fields"]["partial_last"], true);
+    }
+
+    /// The escaper as first written (from_utf8 over the rest, then a
+    /// byte loop), kept as the reference the fast one must match exactly.
+    fn reference_escape(
+        input: &[u8],
+        budget: usize,
+        at_end: bool,
+        out: &mut Vec<u8>,
+    ) -> (usize, usize) {
+        let start_len = out.len();
+        let mut pos = 0;
+        while pos < input.len() {
+            let rest = &input[pos..];
+            let (valid, bad) = match std::str::from_utf8(rest) {
+                Ok(_) => (rest.len(), None),
+                Err(e) => (e.valid_up_to(), Some(e.error_len())),
+            };
+            let mut used = 0;
+            for ch in std::str::from_utf8(&rest[..valid]).unwrap().chars() {
+                let mut enc = Vec::new();
+                let b = ch as u32;
+                match ch {
+                    '"' => enc.extend_from_slice(b"\\\""),
+                    '\\' => enc.extend_from_slice(b"\\\\"),
+                    '\n' => enc.extend_from_slice(b"\\n"),
+                    '\r' => enc.extend_from_slice(b"\\r"),
+                    '\t' => enc.extend_from_slice(b"\\t"),
+                    '\u{8}' => enc.extend_from_slice(b"\\b"),
+                    '\u{c}' => enc.extend_from_slice(b"\\f"),
+                    _ if b < 0x20 => enc.extend_from_slice(format!("\\u{b:04x}").as_bytes()),
+                    c => enc.extend_from_slice(c.to_string().as_bytes()),
+                }
+                if enc.len() > budget - (out.len() - start_len) {
+                    return (pos + used, out.len() - start_len);
+                }
+                out.extend_from_slice(&enc);
+                used += ch.len_utf8();
+            }
+            pos += used;
+            match bad {
+                None => break,
+                Some(None) if !at_end => break,
+                Some(len) => {
+                    if budget - (out.len() - start_len) < 3 {
+                        break;
+                    }
+                    out.extend_from_slice("\u{FFFD}".as_bytes());
+                    pos += len.unwrap_or(rest.len() - valid);
+                }
+            }
+        }
+        (pos, out.len() - start_len)
+    }
+
+    #[test]
+    fn fast_paths_match_the_reference() {
+        // A small deterministic generator over bytes that exercise every
+        // branch: plain ASCII, escapes, controls, valid and broken UTF-8.
+        let alphabet: &[&[u8]] = &[
+            b"a",
+            b"Z",
+            b" ",
+            b"0",
+            b"~",
+            b"\"",
+            b"\\",
+            b"\n",
+            b"\r",
+            b"\t",
+            b"\0",
+            b"\x1b",
+            b"\x7f",
+            "é".as_bytes(),
+            "€".as_bytes(),
+            "😀".as_bytes(),
+            b"\xe2\x82",
+            b"\xf0\x9f",
+            b"\xff",
+            b"\x80",
+            b"\xed\xa0\x80",
+            b"\xc0\xaf",
+            b"plain text run ",
+            b"0123456789abcdef",
+        ];
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..20_000 {
+            let mut input = Vec::new();
+            for _ in 0..(next() % 24) {
+                input.extend_from_slice(alphabet[(next() % alphabet.len() as u64) as usize]);
+            }
+            let budget = if next() % 4 == 0 {
+                usize::MAX
+            } else {
+                (next() % 80) as usize
+            };
+            let at_end = next() % 2 == 0;
+            let (mut a, mut b) = (vec![b'x'], vec![b'x']);
+            let got = escape_limited(&input, budget, at_end, &mut a);
+            let want = reference_escape(&input, budget, at_end, &mut b);
+            assert_eq!(
+                (got, &a),
+                (want, &b),
+                "{input:?} budget {budget} at_end {at_end}"
+            );
+            for start in 0..input.len().min(9) {
+                let s = &input[start..];
+                assert_eq!(find_newline(s), s.iter().position(|&b| b == b'\n'));
+            }
+        }
     }
 
     #[test]
