@@ -190,6 +190,120 @@ fn default_profile_denies_dangerous_calls_with_eperm() {
     }
 }
 
+/// More of what the default denies beyond Docker's default (see
+/// seccomp-profiles/README.md), with the errno it answers.
+const DEFAULT_STRICTER_THAN_DOCKER: &[(&str, &str)] = &[
+    ("clone_newuser", "EPERM"),
+    ("setns", "EPERM"),
+    ("umount2", "EPERM"),
+    ("pivot_root", "EPERM"),
+    ("process_vm_readv", "EPERM"),
+    ("process_vm_writev", "EPERM"),
+    ("kexec_file_load", "EPERM"),
+    ("init_module", "EPERM"),
+    ("finit_module", "EPERM"),
+    ("delete_module", "EPERM"),
+    ("open_by_handle_at", "EPERM"),
+    ("name_to_handle_at", "EPERM"),
+    ("swapon", "EPERM"),
+    ("reboot", "EPERM"),
+    ("syslog", "EPERM"),
+    ("personality_rie", "EPERM"),
+    ("ioctl_tiocsti", "EPERM"),
+    ("socket_packet", "EPERM"),
+    ("socket_netlink_audit", "EPERM"),
+    ("add_key", "EPERM"),
+    ("request_key", "EPERM"),
+    ("userfaultfd", "EPERM"),
+    // ENOSYS so that callers fall back (clone3 -> clone, io_uring -> epoll).
+    ("clone3", "ENOSYS"),
+    ("io_uring_setup", "ENOSYS"),
+    ("io_uring_enter", "ENOSYS"),
+    // Still allowed: the query form of personality, other ioctls.
+    ("personality", "ok"),
+    ("ioctl", "EBADF"),
+];
+
+#[test]
+fn default_profile_denies_more_than_docker() {
+    let names: Vec<&str> = DEFAULT_STRICTER_THAN_DOCKER
+        .iter()
+        .map(|(n, _)| *n)
+        .collect();
+    if is_root() {
+        // Control, with every capability kept so the kernel's own permission
+        // checks cannot produce the errno: without a filter none of the
+        // denials happen.
+        let (out, free) = probe(&["--seccomp", "unconfined", "--cap-add", "ALL"], &names);
+        assert_eq!(out.code, Some(0), "{out:?}");
+        for (name, want) in DEFAULT_STRICTER_THAN_DOCKER {
+            let r = free.get(*name).map(String::as_str);
+            assert!(r.is_some(), "unconfined {name}: {out:?}");
+            if !matches!(*want, "ok" | "EBADF") {
+                assert_ne!(r, Some(*want), "unconfined {name}: {free:?}");
+            }
+        }
+    } else {
+        skip("not root: no control run with all capabilities kept");
+    }
+    assert_probes(&[], DEFAULT_STRICTER_THAN_DOCKER);
+    if is_root() {
+        // Kept capabilities do not reopen them.
+        assert_probes(&["--cap-add", "ALL"], DEFAULT_STRICTER_THAN_DOCKER);
+    }
+}
+
+#[test]
+fn overlapping_entries_strictest_action_then_earliest_errno_wins() {
+    let dir = Scratch::new("overlap");
+    // A broad allow and a narrow deny of the same call: the deny wins
+    // whatever the order.
+    for (name, entries) in [
+        (
+            "allow-first",
+            r#"{"names": ["socket"], "action": "SCMP_ACT_ALLOW"},
+               {"names": ["socket"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13,
+                "args": [{"index": 0, "value": 2, "op": "SCMP_CMP_EQ"}]}"#,
+        ),
+        (
+            "deny-first",
+            r#"{"names": ["socket"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13,
+                "args": [{"index": 0, "value": 2, "op": "SCMP_CMP_EQ"}]},
+               {"names": ["socket"], "action": "SCMP_ACT_ALLOW"}"#,
+        ),
+    ] {
+        let spec = dir.file(
+            &format!("{name}.json"),
+            &format!(r#"{{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{entries}]}}"#),
+        );
+        assert_probes(
+            &["--seccomp", &spec],
+            &[("socket_inet", "EACCES"), ("socket_unix", "EINVAL")],
+        );
+    }
+    // Two ERRNO entries matching one call: the earlier entry's errno.
+    let narrow = r#"{"names": ["socket"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13,
+                     "args": [{"index": 0, "value": 2, "op": "SCMP_CMP_EQ"}]}"#;
+    let broad = r#"{"names": ["socket"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}"#;
+    for (name, first, second, inet) in [
+        ("narrow-first", narrow, broad, "EACCES"),
+        ("broad-first", broad, narrow, "EPERM"),
+    ] {
+        let spec = dir.file(
+            &format!("{name}.json"),
+            &format!(r#"{{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{first}, {second}]}}"#),
+        );
+        assert_probes(
+            &["--seccomp", &spec],
+            &[
+                ("socket_inet", inet),
+                ("socket_unix", "EPERM"),
+                ("read", "EBADF"),
+            ],
+        );
+    }
+}
+
 #[test]
 fn default_profile_allows_ordinary_calls() {
     assert_probes(&[], ALLOWED_BY_DEFAULT);
@@ -332,6 +446,32 @@ fn i386_int80_is_killed_under_every_profile() {
             !got.contains_key("read"),
             "{spec}: survived int 0x80: {out:?}"
         );
+    }
+}
+
+#[test]
+fn x32_syscall_numbers_are_killed_under_every_profile() {
+    if !cfg!(target_arch = "x86_64") {
+        skip("the x32 ABI exists on x86_64 only");
+        return;
+    }
+    let fixture = path_str(&example("s_x32"));
+    // Control: without a filter the kernel answers (ENOSYS without x32 support).
+    let out = raw(&["--seccomp", "unconfined"], &[&fixture]);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(out.stdout.starts_with("x32 "), "{out:?}");
+
+    let dir = Scratch::new("x32");
+    // Default ALLOW: the profile itself would let every x32 call through.
+    let allow = dir.file(
+        "allow.json",
+        r#"{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+            {"names": ["mount"], "action": "SCMP_ACT_ERRNO"}]}"#,
+    );
+    for spec in ["default", allow.as_str()] {
+        let out = raw(&["--seccomp", spec], &[&fixture]);
+        assert_eq!(out.code, Some(128 + SIGSYS), "{spec}: {out:?}");
+        assert_eq!(out.stdout, "", "{spec}: {out:?}");
     }
 }
 
