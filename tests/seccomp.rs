@@ -756,6 +756,32 @@ fn allow_new_privs_still_installs_the_filter() {
     let cases: Vec<(&str, &str)> = DENIED_BY_DEFAULT.iter().map(|n| (*n, "EPERM")).collect();
     assert_probes(&["--allow-new-privs", "--cap-add", "SYS_ADMIN"], &cases);
     assert_probes(&["--allow-new-privs"], ALLOWED_BY_DEFAULT);
+
+    // With Landlock too: the early filter must let the child's later steps
+    // (capability drop, Landlock) through. Landlock without no_new_privs
+    // needs CAP_SYS_ADMIN in the child at that point, so it is refused
+    // before anything runs unless the program keeps it.
+    let landlock = std::fs::read_to_string("/sys/kernel/security/lsm")
+        .map(|l| l.split(',').any(|m| m.trim() == "landlock"))
+        .unwrap_or(false);
+    if !landlock {
+        skip("Landlock is not enabled in this kernel");
+        return;
+    }
+    let out = raw(
+        &["--allow-new-privs", "--read-only", "--cap-add", "SYS_ADMIN"],
+        &["sh", "-c", status],
+    );
+    assert_eq!(out.code, Some(0), "{out:?}");
+    let f = fields(&out.stdout);
+    assert_eq!(f.get("Seccomp:").map(String::as_str), Some("2"), "{out:?}");
+    let out = raw(
+        &["--allow-new-privs", "--read-only"],
+        &["sh", "-c", "echo ran"],
+    );
+    assert_eq!(out.code, Some(125), "{out:?}");
+    assert_eq!(out.stdout, "", "{out:?}");
+    assert!(out.stderr.contains("CAP_SYS_ADMIN"), "{out:?}");
 }
 
 /// Not a timed test: prints the compiled size and a rough start-up cost.
