@@ -325,9 +325,15 @@ pub fn build(opts: &Options, env: &[(OsString, OsString)], root: &Path) -> Resul
         best_effort: opts.landlock_best_effort,
     };
     let landlock = landlock::prepare(&landlock_opts).map_err(|e| invalid(e.to_string()))?;
-    if landlock.is_some() && !opts.no_new_privs && !current.has(21) {
+    // Landlock is enforced after the capability steps (8b): without
+    // no_new_privs the child itself must still hold CAP_SYS_ADMIN then.
+    let child_sys_admin = match &cap_steps {
+        Some(c) => c.keep & (1 << 21) != 0,
+        None => current.has(21) && !(switch_ids && target_uid != 0),
+    };
+    if landlock.is_some() && !opts.no_new_privs && !child_sys_admin {
         return Err(invalid(
-            "Landlock without no_new_privs needs CAP_SYS_ADMIN; keep --no-new-privs on",
+            "Landlock without no_new_privs needs CAP_SYS_ADMIN in the program (it is enforced after the capability drop); keep --no-new-privs on or --cap-add SYS_ADMIN",
         ));
     }
 
