@@ -32,15 +32,36 @@ fn check<'a>(name: &'static str, want: i32, probe: impl Fn() -> i32 + 'a) -> Che
     }
 }
 
+/// The first candidate that is not beneath a default writable path: a
+/// checkout under /tmp would make every "denied" probe succeed.
+fn scratch_base() -> PathBuf {
+    let candidates = [
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("target/landlock-tests"),
+        PathBuf::from("/var/tmp/hardinit-landlock-tests"),
+        PathBuf::from("/var/lib/hardinit-landlock-tests"),
+    ];
+    for c in candidates {
+        let _ = std::fs::create_dir_all(&c);
+        let Ok(real) = c.canonicalize() else { continue };
+        let writable = crate::landlock::DEFAULT_WRITABLE.iter().any(|w| {
+            Path::new(w)
+                .canonicalize()
+                .is_ok_and(|w| real.starts_with(w))
+        });
+        if !writable {
+            return real;
+        }
+    }
+    panic!("no scratch directory outside the default writable paths");
+}
+
 /// Scratch tree outside every default writable path (/tmp is one):
 /// `ro/` stays read-only, `w/` is passed as --writable.
 struct Scratch(PathBuf);
 
 impl Scratch {
     fn new(name: &str) -> Scratch {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("target/landlock-tests")
-            .join(format!("{name}-{}", std::process::id()));
+        let dir = scratch_base().join(format!("{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("ro")).unwrap();
         std::fs::create_dir_all(dir.join("w")).unwrap();
