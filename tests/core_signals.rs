@@ -131,18 +131,7 @@ fn kill_group_reaches_the_childs_process_group() {
             let mut s = r.spawn();
             s.wait_line("ready");
             let init = s.hardinit_pid(pid1);
-            s.signal(init, libc::SIGUSR1);
-            // The two processes print in either order.
-            let mut want = vec!["signal 10"];
-            if *group {
-                want.push("child signal 10");
-            }
-            while !want.is_empty() {
-                let line = s.next_line();
-                want.retain(|w| *w != line);
-            }
-            s.signal(init, libc::SIGTERM);
-            let out = s.finish();
+            let out = usr1_reaches_group(s, init, *group);
             assert_eq!(out.code, Some(0), "{mode} {name}: {out:?}");
             let lines: Vec<&str> = out.stdout.lines().collect();
             assert_eq!(

@@ -310,17 +310,7 @@ fn kill_group_flag_and_variable() {
             let mut s = with_env(tini(name, &all), env).spawn();
             s.wait_line("ready");
             let init = s.hardinit_pid(false);
-            s.signal(init, libc::SIGUSR1);
-            let mut want = vec!["signal 10"];
-            if *group {
-                want.push("child signal 10");
-            }
-            while !want.is_empty() {
-                let line = s.next_line();
-                want.retain(|w| *w != line);
-            }
-            s.signal(init, libc::SIGTERM);
-            let out = s.finish();
+            let out = usr1_reaches_group(s, init, *group);
             assert_eq!(out.code, Some(0), "{name} {case}: {out:?}");
             assert_eq!(
                 out.stdout.contains("child signal 10"),

@@ -605,3 +605,20 @@ pub fn fatal_message(stderr: &str) -> Option<String> {
 pub fn spawned(child: Child) -> Spawned {
     Spawned::new(child)
 }
+
+/// Send SIGUSR1 to hardinit (`init`) running `signal_printer --group`;
+/// wait until the child, and when `group` also its group member, report it
+/// (in either order); then stop everything with SIGTERM.
+pub fn usr1_reaches_group(mut s: Spawned, init: i32, group: bool) -> Output {
+    s.signal(init, libc::SIGUSR1);
+    let mut want = vec!["signal 10"];
+    if group {
+        want.push("child signal 10");
+    }
+    while !want.is_empty() {
+        let line = s.next_line();
+        want.retain(|w| *w != line);
+    }
+    s.signal(init, libc::SIGTERM);
+    s.finish()
+}
