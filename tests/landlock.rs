@@ -40,7 +40,10 @@ fn kernel_abi() -> i64 {
 }
 
 fn probe(flags: &[&str], ops: &[&str]) -> Output {
-    let probe = example("landlock_probe");
+    probe_at(&example("landlock_probe"), flags, ops)
+}
+
+fn probe_at(probe: &Path, flags: &[&str], ops: &[&str]) -> Output {
     let mut args: Vec<&str> = vec!["--log-format", "raw"];
     args.extend_from_slice(flags);
     args.push("--");
@@ -162,7 +165,12 @@ fn nothing_written_can_be_executed() {
     std::fs::write(&script, "#!/bin/sh\nexit 42\n").unwrap();
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let w = s.p("w");
-    let out = probe(
+    // The probe itself must live outside every writable path (a checkout
+    // under /tmp would not be executable here).
+    let runner = s.0.join("ro/landlock_probe");
+    std::fs::copy(example("landlock_probe"), &runner).unwrap();
+    let out = probe_at(
+        &runner,
         &["--no-exec-writable", "--writable", &w],
         &["exec", &script, "exec", "/bin/sh"],
     );
