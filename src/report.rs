@@ -293,7 +293,7 @@ pub fn of_plan(plan: &Plan) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert(
         "msg".into(),
-        format!("the plan for {} is valid; nothing was run", plan.program).into(),
+        format!("plan for {} is valid; nothing was run", plan.program).into(),
     );
     m.insert(
         "program".into(),
