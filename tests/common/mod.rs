@@ -109,8 +109,11 @@ impl Run {
                     std::env::temp_dir().join(format!("hardinit-argv0-{}", std::process::id()));
                 std::fs::create_dir_all(&dir).unwrap();
                 let link = dir.join(name);
-                if !link.exists() {
-                    std::os::unix::fs::symlink(bin(), &link).unwrap();
+                // Tests run in parallel: another one may create it first.
+                match std::os::unix::fs::symlink(bin(), &link) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                    Err(e) => panic!("symlink {}: {e}", link.display()),
                 }
                 link
             }
