@@ -203,6 +203,11 @@ fn init(plan: &plan::Plan, signals: SignalSetup) -> u8 {
         );
     }
 
+    // What the plan could not do as asked but tolerates (and why).
+    for note in &plan.notes {
+        tracing::info!(event = "note", "{note}");
+    }
+
     let pipes = match &plan.log {
         Some(_) => match spawn::log_pipes() {
             Ok(p) => Some(p),
