@@ -7,12 +7,14 @@
 //! 1 unhealthy, 2 reserved.
 //!
 //! Order: parse the arguments completely (exit 2), then probe under one
-//! deadline. Every socket read and write gets the time left as its timeout,
-//! so the probe never waits past `--timeout`. Two steps have no timeout of
-//! their own: name resolution through the C library and `connect(2)` on a
-//! unix socket whose backlog is full. The probe therefore runs on a helper
-//! thread and the caller stops waiting at the deadline; returning from `run`
-//! ends the process and the blocked thread with it. No process is spawned.
+//! deadline. Sockets are non-blocking and every connect, write and read
+//! first waits in poll(2) for at most the time left, so the probe never waits
+//! past `--timeout`; a unix socket whose listen backlog is full is retried
+//! until then. No thread, no process is spawned.
+//!
+//! No resolver: the host is a numeric IPv4 or IPv6 address, or `localhost`
+//! (127.0.0.1, then ::1). The C library's resolver in a static binary has no
+//! NSS and would cost far more of the binary than the rest of the probe.
 //!
 //! Limits, chosen so a broken or hostile peer cannot make the probe grow or
 //! hang: response headers (status line, fields, chunk trailers) are capped at
@@ -21,13 +23,14 @@
 
 use std::ffi::OsString;
 use std::fmt;
-use std::io::{self, Read, Write};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream, ToSocketAddrs};
-use std::os::unix::net::UnixStream;
+use std::io::{self, Read};
+use std::mem;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::ptr;
+use std::time::Duration;
 
 const HEAD_CAP: usize = 64 * 1024;
 const BODY_CAP: usize = 1024 * 1024;
@@ -35,8 +38,11 @@ const BODY_CAP: usize = 1024 * 1024;
 const CHUNK_LINE_CAP: usize = 4096;
 /// Interim 1xx responses (103 Early Hints) we skip before the final one.
 const MAX_INTERIM: usize = 8;
-/// Longest accepted `--timeout`; also keeps `Instant + timeout` from overflowing.
+/// Longest accepted `--timeout`.
 const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
+
+const NO_RESOLVER: &str =
+    "only numeric addresses and localhost are supported (no resolver in a static binary)";
 
 const USAGE: &str = "usage: hardinit health [OPTIONS] URL";
 
@@ -49,7 +55,8 @@ on stderr says why), 2 bad arguments.
 
 URL:
   http://HOST[:PORT][/PATH]  HTTP/1.1 GET. HOST is an IPv4 address, an
-                             [IPv6] address, or localhost (127.0.0.1, then ::1)
+                             [IPv6] address, or localhost (127.0.0.1, then ::1);
+                             no other host names (no resolver)
   unix:SOCKET[:/PATH]        HTTP/1.1 GET over a unix stream socket
                              (SOCKET must not contain ':'; PATH defaults to /)
   tcp://HOST:PORT            connect only, send nothing
@@ -65,10 +72,10 @@ Options:
   -h, --help               print this help
 
 Plain HTTP only, no TLS: probe the application's own port inside the
-container, not a TLS terminator. Prefer numeric addresses: other host names
-go through the C library resolver, which in a static binary has no NSS and
-may fail. Response headers are capped at 64 KiB; at most 1 MiB of body is
-read and searched.
+container, not a TLS terminator. Only numeric addresses and localhost are
+supported: a static binary has no resolver, and a probe inside the container
+does not need one. Response headers are capped at 64 KiB; at most 1 MiB of
+body is read and searched.
 
 Dockerflow endpoints:
   /__heartbeat__     the application and its backends work
@@ -82,15 +89,14 @@ Example:
                    \"http://127.0.0.1:8000/__heartbeat__\"]
 ";
 
-/// Entry point for `hardinit health ARGS...`; returns the exit code. The
-/// caller must exit with it promptly: after a timeout the helper thread may
-/// still be blocked in the C resolver or a unix connect, and process exit is
-/// what ends it.
+/// Entry point for `hardinit health ARGS...`; returns the exit code.
 pub fn run(args: &[OsString]) -> u8 {
     let probe = match parse_args(args) {
         Ok(Command::Help) => {
-            print!("{HELP}");
-            return 0;
+            return match crate::sys::write_all(libc::STDOUT_FILENO, HELP.as_bytes()) {
+                Ok(()) => 0,
+                Err(_) => 1,
+            };
         }
         Ok(Command::Probe(probe)) => probe,
         Err(msg) => {
@@ -98,7 +104,8 @@ pub fn run(args: &[OsString]) -> u8 {
             return 2;
         }
     };
-    match probe_with_deadline(probe) {
+    let deadline = now_us() + probe.timeout.as_micros() as u64;
+    match run_probe(&probe, deadline) {
         Ok(()) => 0,
         Err(err) => {
             eprintln!("hardinit health: {err}");
@@ -146,6 +153,7 @@ struct HttpTarget {
     path: String,
 }
 
+#[inline(never)]
 fn parse_args(args: &[OsString]) -> Result<Command, String> {
     let mut timeout_text = "5s".to_owned();
     let mut statuses = "200-299".to_owned();
@@ -155,9 +163,14 @@ fn parse_args(args: &[OsString]) -> Result<Command, String> {
     let mut only_positional = false;
     let mut it = args.iter();
     while let Some(raw) = it.next() {
-        let arg = raw
-            .to_str()
-            .ok_or_else(|| format!("argument {raw:?} is not valid UTF-8"))?;
+        let arg = raw.to_str().ok_or_else(|| {
+            [
+                "argument ",
+                &debug(&raw.to_string_lossy()),
+                " is not valid UTF-8",
+            ]
+            .concat()
+        })?;
         if only_positional || arg == "-" || !arg.starts_with('-') {
             urls.push(arg.to_owned());
             continue;
@@ -177,14 +190,14 @@ fn parse_args(args: &[OsString]) -> Result<Command, String> {
             name,
             "--timeout" | "--status" | "--header" | "--expect-body"
         ) {
-            return Err(format!("unknown option {name}"));
+            return Err(["unknown option ", name].concat());
         }
         let value = match inline {
             Some(value) => value,
             None => it
                 .next()
                 .and_then(|v| v.to_str())
-                .ok_or_else(|| format!("{name} needs a UTF-8 value"))?
+                .ok_or_else(|| [name, " needs a UTF-8 value"].concat())?
                 .to_owned(),
         };
         match name {
@@ -198,7 +211,9 @@ fn parse_args(args: &[OsString]) -> Result<Command, String> {
     let url = match urls.as_slice() {
         [url] => url,
         [] => return Err("missing URL".into()),
-        [_, extra, ..] => return Err(format!("unexpected argument {extra:?}: give one URL")),
+        [_, extra, ..] => {
+            return Err(["unexpected argument ", &debug(extra), ": give one URL"].concat())
+        }
     };
     Ok(Command::Probe(Probe {
         target: parse_target(url)?,
@@ -211,8 +226,12 @@ fn parse_args(args: &[OsString]) -> Result<Command, String> {
 }
 
 /// `500ms`, `2s`, `1m`; a unit is required so `5` cannot mean 5 ms by mistake.
+#[inline(never)]
 fn parse_duration(text: &str) -> Result<Duration, String> {
-    let bad = || format!("invalid --timeout {text:?}: use e.g. 500ms, 2s or 1m, at most 60m");
+    let bad = || {
+        let hint = ": use e.g. 500ms, 2s or 1m, at most 60m";
+        ["invalid --timeout ", &debug(text), hint].concat()
+    };
     let (digits, unit_ms) = if let Some(d) = text.strip_suffix("ms") {
         (d, 1)
     } else if let Some(d) = text.strip_suffix('s') {
@@ -222,10 +241,7 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     } else {
         return Err(bad());
     };
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad());
-    }
-    let n: u64 = digits.parse().map_err(|_| bad())?;
+    let n = number(digits, 10, u64::MAX).ok_or_else(bad)?;
     let timeout = Duration::from_millis(n.checked_mul(unit_ms).ok_or_else(bad)?);
     if timeout.is_zero() || timeout > MAX_TIMEOUT {
         return Err(bad());
@@ -234,10 +250,18 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// `200,204` or `200-399`, or a mix; each status in 100-599.
+#[inline(never)]
 fn parse_statuses(text: &str) -> Result<Vec<(u16, u16)>, String> {
-    let bad = || format!("invalid --status {text:?}: use e.g. 200,204 or 200-399");
-    let status = |s: &str| match s.trim().parse::<u16>() {
-        Ok(n) if (100..=599).contains(&n) => Ok(n),
+    let bad = || {
+        [
+            "invalid --status ",
+            &debug(text),
+            ": use e.g. 200,204 or 200-399",
+        ]
+        .concat()
+    };
+    let status = |s: &str| match number(s.trim(), 10, 599) {
+        Some(n) if n >= 100 => Ok(n as u16),
         _ => Err(bad()),
     };
     text.split(',')
@@ -257,8 +281,9 @@ fn parse_statuses(text: &str) -> Result<Vec<(u16, u16)>, String> {
 
 /// `Name: value`. The name must be an HTTP token and the value free of
 /// control characters, so an argument cannot smuggle extra request lines.
+#[inline(never)]
 fn parse_header(text: &str) -> Result<(String, String), String> {
-    let bad = |why: &str| format!("invalid --header {text:?}: {why}");
+    let bad = |why: &str| ["invalid --header ", &debug(text), ": ", why].concat();
     let (name, value) = text
         .split_once(':')
         .ok_or_else(|| bad("expected 'Name: value'"))?;
@@ -273,6 +298,7 @@ fn parse_header(text: &str) -> Result<(String, String), String> {
     Ok((name.to_owned(), value.to_owned()))
 }
 
+#[inline(never)]
 fn parse_target(url: &str) -> Result<Target, String> {
     if let Some(rest) = url.strip_prefix("http://") {
         let split = rest.find(['/', '?', '#']).unwrap_or(rest.len());
@@ -280,7 +306,7 @@ fn parse_target(url: &str) -> Result<Target, String> {
         let (host, port) = parse_authority(authority, Some(80))?;
         let path = path.split('#').next().unwrap_or_default();
         let path = match path.strip_prefix('?') {
-            Some(_) => format!("/{path}"),
+            Some(_) => ["/", path].concat(),
             None if path.is_empty() => "/".to_owned(),
             None => path.to_owned(),
         };
@@ -301,14 +327,12 @@ fn parse_target(url: &str) -> Result<Target, String> {
     } else if let Some(rest) = url.strip_prefix("unix:") {
         let (socket, path) = rest.split_once(':').unwrap_or((rest, "/"));
         if socket.is_empty() {
-            return Err(format!(
-                "missing socket path in {url:?}: use unix:/run/app.sock:/PATH"
-            ));
+            let hint = ": use unix:/run/app.sock:/PATH";
+            return Err(["missing socket path in ", &debug(url), hint].concat());
         }
         if !path.starts_with('/') {
-            return Err(format!(
-                "request path {path:?} in {url:?} must start with '/'"
-            ));
+            let (path, url) = (debug(path), debug(url));
+            return Err(["request path ", &path, " in ", &url, " must start with '/'"].concat());
         }
         check_request_path(path)?;
         Ok(Target {
@@ -324,15 +348,15 @@ fn parse_target(url: &str) -> Result<Target, String> {
                 .into(),
         )
     } else {
-        Err(format!(
-            "unsupported URL {url:?}: use http://, unix: or tcp://"
-        ))
+        let hint = ": use http://, unix: or tcp://";
+        Err(["unsupported URL ", &debug(url), hint].concat())
     }
 }
 
-/// `HOST[:PORT]` with HOST an IPv4 address, `[IPv6]` or a name.
+/// `HOST[:PORT]` with HOST an IPv4 address, `[IPv6]` or localhost.
+#[inline(never)]
 fn parse_authority(authority: &str, default_port: Option<u16>) -> Result<(String, u16), String> {
-    let bad = |why: &str| format!("invalid address {authority:?}: {why}");
+    let bad = |why: &str| ["invalid address ", &debug(authority), ": ", why].concat();
     if authority.contains('@') {
         return Err(bad(
             "credentials in the URL are not supported; use --header",
@@ -364,13 +388,16 @@ fn parse_authority(authority: &str, default_port: Option<u16>) -> Result<(String
         return Err(bad("missing host"));
     }
     let port = match (port, default_port) {
-        (Some(p), _) => match p.parse::<u16>() {
-            Ok(n) if n != 0 && p.bytes().all(|b| b.is_ascii_digit()) => n,
+        (Some(p), _) => match number(p, 10, 65535) {
+            Some(n) if n != 0 => n as u16,
             _ => return Err(bad("the port must be 1-65535")),
         },
         (None, Some(p)) => p,
         (None, None) => return Err(bad("missing ':PORT'")),
     };
+    if addresses(host).is_empty() {
+        return Err([NO_RESOLVER, ": ", &debug(host)].concat());
+    }
     Ok((host.to_owned(), port))
 }
 
@@ -379,9 +406,8 @@ fn check_request_path(path: &str) -> Result<(), String> {
     if path.bytes().all(|b| b.is_ascii_graphic()) {
         Ok(())
     } else {
-        Err(format!(
-            "request path {path:?} has spaces or non-ASCII characters; percent-encode them"
-        ))
+        let hint = " has spaces or non-ASCII characters; percent-encode them";
+        Err(["request path ", &debug(path), hint].concat())
     }
 }
 
@@ -390,8 +416,6 @@ fn check_request_path(path: &str) -> Result<(), String> {
 
 #[derive(Debug)]
 enum ProbeError {
-    Spawn(io::Error),
-    Resolve { host: String, source: io::Error },
     Connect { addrs: String, source: io::Error },
     Timeout { after: String, during: &'static str },
     Write(io::Error),
@@ -404,8 +428,6 @@ enum ProbeError {
 impl fmt::Display for ProbeError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Spawn(e) => write!(f, "cannot start the probe thread: {e}"),
-            Self::Resolve { host, source } => write!(f, "cannot resolve {host:?}: {source}"),
             Self::Connect { addrs, source }
                 if source.kind() == io::ErrorKind::ConnectionRefused =>
             {
@@ -431,57 +453,22 @@ impl fmt::Display for ProbeError {
     }
 }
 
-/// Runs the probe on a helper thread and waits for it at most until the
-/// deadline (see the module comment for why a thread). Park/unpark rather
-/// than a channel: same job, noticeably smaller binary.
-fn probe_with_deadline(probe: Probe) -> Result<(), ProbeError> {
-    let deadline = Instant::now() + probe.timeout;
-    let after = probe.timeout_text.clone();
-    let slot = Arc::new(Mutex::new(None));
-    let (worker_slot, caller) = (Arc::clone(&slot), thread::current());
-    let spawned = thread::Builder::new().spawn(move || {
-        let result = run_probe(&probe, deadline);
-        // Poisoning needs a panic, and panics abort.
-        if let Ok(mut slot) = worker_slot.lock() {
-            *slot = Some(result);
-        }
-        caller.unpark();
-    });
-    if let Err(e) = spawned {
-        return Err(ProbeError::Spawn(e));
-    }
-    // Socket timeouts end at `deadline` and name the step that was slow;
-    // this margin lets them win, so only the unbounded calls end up here.
-    let backstop = deadline + Duration::from_millis(50);
-    loop {
-        if let Some(result) = slot.lock().ok().and_then(|mut slot| slot.take()) {
-            return result;
-        }
-        let left = backstop.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            let during = "resolving or connecting";
-            return Err(ProbeError::Timeout { after, during });
-        }
-        // Wakes on unpark, on timeout, or spuriously; the loop rechecks.
-        thread::park_timeout(left);
-    }
-}
-
-fn run_probe(probe: &Probe, deadline: Instant) -> Result<(), ProbeError> {
+#[inline(never)]
+fn run_probe(probe: &Probe, deadline: u64) -> Result<(), ProbeError> {
     let timed_out = |during| ProbeError::Timeout {
         after: probe.timeout_text.clone(),
         during,
     };
-    let conn = connect(&probe.target.address, deadline).map_err(|e| match e {
+    let fd = connect(&probe.target.address, deadline).map_err(|e| match e {
         ProbeError::Connect { source, .. } if is_timeout(&source) => timed_out("connecting"),
         e => e,
     })?;
     let Some(http) = &probe.target.http else {
         return Ok(());
     };
-    let mut stream = Timed { conn, deadline };
+    let stream = Timed { fd, deadline };
     let request = build_request(http, &probe.headers);
-    stream.write_all(&request).map_err(|e| match e {
+    stream.send_all(&request).map_err(|e| match e {
         e if is_timeout(&e) => timed_out("sending the request"),
         e => ProbeError::Write(e),
     })?;
@@ -498,18 +485,16 @@ fn run_probe(probe: &Probe, deadline: Instant) -> Result<(), ProbeError> {
         .iter()
         .any(|&(lo, hi)| (lo..=hi).contains(&head.status))
     {
-        let expected = probe
-            .statuses
-            .iter()
-            .map(|&(lo, hi)| {
-                if lo == hi {
-                    lo.to_string()
-                } else {
-                    format!("{lo}-{hi}")
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(",");
+        let mut expected = String::new();
+        for &(lo, hi) in &probe.statuses {
+            if !expected.is_empty() {
+                expected.push(',');
+            }
+            expected += &lo.to_string();
+            if lo != hi {
+                expected = [&expected, "-", &hi.to_string()].concat();
+            }
+        }
         return Err(ProbeError::Status {
             status: head.status,
             expected,
@@ -526,145 +511,303 @@ fn run_probe(probe: &Probe, deadline: Instant) -> Result<(), ProbeError> {
 }
 
 fn is_timeout(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
-    )
+    e.kind() == io::ErrorKind::TimedOut
 }
 
+#[inline(never)]
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-/// Only "localhost" is resolved here: a static binary has no NSS, and the
-/// loopback addresses are what a probe inside the container means by it.
-fn resolve(host: &str, port: u16) -> Result<Vec<SocketAddr>, ProbeError> {
-    if host.eq_ignore_ascii_case("localhost") {
-        return Ok(vec![
-            SocketAddr::new(Ipv4Addr::LOCALHOST.into(), port),
-            SocketAddr::new(Ipv6Addr::LOCALHOST.into(), port),
-        ]);
-    }
-    if let Ok(ip) = host.parse::<IpAddr>() {
-        return Ok(vec![SocketAddr::new(ip, port)]);
-    }
-    let resolve_err = |source| ProbeError::Resolve {
-        host: host.to_owned(),
-        source,
-    };
-    let addrs: Vec<_> = (host, port)
-        .to_socket_addrs()
-        .map_err(resolve_err)?
-        .collect();
-    if addrs.is_empty() {
-        return Err(resolve_err(io::Error::new(
-            io::ErrorKind::NotFound,
-            "no addresses",
-        )));
-    }
-    Ok(addrs)
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Ip {
+    V4([u8; 4]),
+    V6([u8; 16]),
 }
 
-fn connect(address: &Address, deadline: Instant) -> Result<Conn, ProbeError> {
-    match address {
-        Address::Unix(path) => {
-            UnixStream::connect(path)
-                .map(Conn::Unix)
-                .map_err(|source| ProbeError::Connect {
-                    addrs: path.display().to_string(),
-                    source,
-                })
+/// The addresses to try for HOST, in order, each with its text for
+/// messages; empty for a host name. There is no resolver: a static binary
+/// has no NSS, and the loopback addresses are what a probe inside the
+/// container means by "localhost".
+fn addresses(host: &str) -> Vec<(Ip, &str)> {
+    if eq_ic(host, "localhost") {
+        let mut v6 = [0; 16];
+        v6[15] = 1;
+        return vec![(Ip::V4([127, 0, 0, 1]), "127.0.0.1"), (Ip::V6(v6), "::1")];
+    }
+    let ip = match (host.parse::<Ipv4Addr>(), host.parse::<Ipv6Addr>()) {
+        (Ok(v4), _) => Ip::V4(v4.octets()),
+        (_, Ok(v6)) => Ip::V6(v6.octets()),
+        _ => return Vec::new(),
+    };
+    vec![(ip, host)]
+}
+
+/// A socket address for connect(2).
+struct SockAddr {
+    storage: libc::sockaddr_storage,
+    len: libc::socklen_t,
+}
+
+impl SockAddr {
+    fn empty() -> SockAddr {
+        SockAddr {
+            // SAFETY: all-zero bytes are a valid sockaddr_storage.
+            storage: unsafe { mem::zeroed() },
+            len: 0,
         }
+    }
+
+    fn inet(ip: Ip, port: u16) -> SockAddr {
+        let mut addr = SockAddr::empty();
+        let raw = ptr::addr_of_mut!(addr.storage);
+        // SAFETY: sockaddr_storage is large and aligned enough for either
+        // address type, and it is zeroed, so unset fields are zero.
+        unsafe {
+            match ip {
+                Ip::V4(octets) => {
+                    let sin = &mut *raw.cast::<libc::sockaddr_in>();
+                    sin.sin_family = libc::AF_INET as libc::sa_family_t;
+                    sin.sin_port = port.to_be();
+                    sin.sin_addr.s_addr = u32::from_ne_bytes(octets);
+                    addr.len = mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+                }
+                Ip::V6(octets) => {
+                    let sin6 = &mut *raw.cast::<libc::sockaddr_in6>();
+                    sin6.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+                    sin6.sin6_port = port.to_be();
+                    sin6.sin6_addr.s6_addr = octets;
+                    addr.len = mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
+                }
+            }
+        }
+        addr
+    }
+
+    fn unix(path: &[u8]) -> io::Result<SockAddr> {
+        let mut addr = SockAddr::empty();
+        // SAFETY: as in `inet`; sockaddr_un fits in sockaddr_storage.
+        let sun = unsafe { &mut *ptr::addr_of_mut!(addr.storage).cast::<libc::sockaddr_un>() };
+        // Room for the terminating NUL, which the zeroed storage provides.
+        if path.len() >= sun.sun_path.len() || path.contains(&0) {
+            return Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG));
+        }
+        sun.sun_family = libc::AF_UNIX as libc::sa_family_t;
+        for (dst, &src) in sun.sun_path.iter_mut().zip(path) {
+            *dst = src as libc::c_char;
+        }
+        addr.len = mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
+        Ok(addr)
+    }
+}
+
+#[inline(never)]
+fn connect(address: &Address, deadline: u64) -> Result<OwnedFd, ProbeError> {
+    match address {
+        Address::Unix(path) => SockAddr::unix(path.as_os_str().as_bytes())
+            .and_then(|addr| connect_one(&addr, deadline))
+            .map_err(|source| ProbeError::Connect {
+                addrs: path.display().to_string(),
+                source,
+            }),
         Address::Inet { host, port } => {
-            let addrs = resolve(host, *port)?;
+            let addrs = addresses(host);
             let mut last = io::Error::from(io::ErrorKind::TimedOut);
-            for addr in &addrs {
-                match remaining(deadline).and_then(|left| TcpStream::connect_timeout(addr, left)) {
-                    Ok(stream) => return Ok(Conn::Tcp(stream)),
+            let port_text = port.to_string();
+            let mut shown = Vec::new();
+            for &(ip, text) in &addrs {
+                let (open, close) = match ip {
+                    Ip::V4(_) => ("", ""),
+                    Ip::V6(_) => ("[", "]"),
+                };
+                shown.push([open, text, close, ":", &port_text].concat());
+            }
+            let shown = shown.join(", ");
+            for &(ip, _) in &addrs {
+                match connect_one(&SockAddr::inet(ip, *port), deadline) {
+                    Ok(fd) => return Ok(fd),
                     Err(e) if is_timeout(&e) => {
                         last = e;
                         break;
                     }
+                    // No IPv6 here says less than why 127.0.0.1 failed.
+                    Err(e) if e.raw_os_error() == Some(libc::EAFNOSUPPORT) => {}
                     Err(e) => last = e,
                 }
             }
-            let addrs = addrs
-                .iter()
-                .map(SocketAddr::to_string)
-                .collect::<Vec<_>>()
-                .join(", ");
             Err(ProbeError::Connect {
-                addrs,
+                addrs: shown,
                 source: last,
             })
         }
     }
 }
 
-/// Time left before the deadline; zero is an error because the socket
-/// calls treat a zero timeout as invalid.
-fn remaining(deadline: Instant) -> io::Result<Duration> {
-    match deadline.saturating_duration_since(Instant::now()) {
-        left if left.is_zero() => Err(io::ErrorKind::TimedOut.into()),
-        left => Ok(left),
+/// connect(2) on a non-blocking socket, bounded by the deadline.
+fn connect_one(addr: &SockAddr, deadline: u64) -> io::Result<OwnedFd> {
+    let family = libc::c_int::from(addr.storage.ss_family);
+    let flags = libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
+    // SAFETY: plain syscall; a non-negative result is a new descriptor we own.
+    let fd = match unsafe { libc::socket(family, flags, 0) } {
+        -1 => return Err(io::Error::last_os_error()),
+        fd => unsafe { OwnedFd::from_raw_fd(fd) },
+    };
+    loop {
+        let sa = ptr::addr_of!(addr.storage).cast::<libc::sockaddr>();
+        // SAFETY: `sa` points to `addr.len` initialised bytes.
+        if unsafe { libc::connect(fd.as_raw_fd(), sa, addr.len) } == 0 {
+            return Ok(fd);
+        }
+        let err = io::Error::last_os_error();
+        match err.raw_os_error() {
+            // In progress (an interrupted connect carries on too): wait for
+            // writability, then read the outcome.
+            Some(libc::EINPROGRESS | libc::EINTR) => {
+                wait(&fd, libc::POLLOUT, deadline)?;
+                let mut code: libc::c_int = 0;
+                let mut len = mem::size_of::<libc::c_int>() as libc::socklen_t;
+                // SAFETY: `code` and `len` are valid for the kernel to write.
+                let rc = unsafe {
+                    libc::getsockopt(
+                        fd.as_raw_fd(),
+                        libc::SOL_SOCKET,
+                        libc::SO_ERROR,
+                        ptr::addr_of_mut!(code).cast(),
+                        &mut len,
+                    )
+                };
+                return match (rc, code) {
+                    (-1, _) => Err(io::Error::last_os_error()),
+                    (_, 0) => Ok(fd),
+                    (_, code) => Err(io::Error::from_raw_os_error(code)),
+                };
+            }
+            // A unix socket whose listen backlog is full: the kernel offers
+            // nothing to wait on, so retry until the deadline.
+            Some(libc::EAGAIN) if family == libc::AF_UNIX => {
+                let nap = remaining_ms(deadline)?.min(10);
+                // SAFETY: poll with no descriptors just sleeps.
+                unsafe { libc::poll(ptr::null_mut(), 0, nap) };
+            }
+            _ => return Err(err),
+        }
     }
 }
 
+/// The monotonic clock in microseconds; deadlines are on this clock.
+fn now_us() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is valid for writes; CLOCK_MONOTONIC cannot fail.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1000
+}
+
+/// Milliseconds left before the deadline, rounded up so a poll(2) never
+/// ends early; none left is a `TimedOut` error.
+fn remaining_ms(deadline: u64) -> io::Result<libc::c_int> {
+    match deadline.saturating_sub(now_us()) {
+        0 => Err(io::ErrorKind::TimedOut.into()),
+        // At most MAX_TIMEOUT, so it fits.
+        left => Ok(left.div_ceil(1000) as libc::c_int),
+    }
+}
+
+/// Waits until `fd` reports one of `events` (or an error or hang-up, which
+/// the next call on it reports), at most until the deadline.
+fn wait(fd: &OwnedFd, events: libc::c_short, deadline: u64) -> io::Result<()> {
+    loop {
+        let mut pfd = libc::pollfd {
+            fd: fd.as_raw_fd(),
+            events,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        match unsafe { libc::poll(&mut pfd, 1, remaining_ms(deadline)?) } {
+            -1 if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted => {}
+            -1 => return Err(io::Error::last_os_error()),
+            0 => {}
+            _ => return Ok(()),
+        }
+    }
+}
+
+#[inline(never)]
 fn build_request(http: &HttpTarget, extra: &[(String, String)]) -> Vec<u8> {
-    let mut req = format!("GET {} HTTP/1.1\r\n", http.path);
+    let mut req = vec!["GET ", &http.path, " HTTP/1.1\r\n"];
     let defaults = [
-        ("Host", http.host_header.clone()),
+        ("Host", http.host_header.as_str()),
         (
             "User-Agent",
-            format!("hardinit-health/{}", env!("CARGO_PKG_VERSION")),
+            concat!("hardinit-health/", env!("CARGO_PKG_VERSION")),
         ),
-        ("Accept", "*/*".to_owned()),
-        ("Connection", "close".to_owned()),
+        ("Accept", "*/*"),
+        ("Connection", "close"),
     ];
-    for (name, value) in &defaults {
-        if !extra.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
-            req += &format!("{name}: {value}\r\n");
+    for (name, value) in defaults {
+        if !extra.iter().any(|(n, _)| eq_ic(n, name)) {
+            req.extend([name, ": ", value, "\r\n"]);
         }
     }
     for (name, value) in extra {
-        req += &format!("{name}: {value}\r\n");
+        req.extend([name.as_str(), ": ", value, "\r\n"]);
     }
-    req += "\r\n";
-    req.into_bytes()
+    req.push("\r\n");
+    req.concat().into_bytes()
 }
 
-enum Conn {
-    Tcp(TcpStream),
-    Unix(UnixStream),
-}
-
-/// A connection whose every read and write ends at the probe's deadline.
+/// A connected non-blocking socket whose every read and write ends at the
+/// probe's deadline.
 struct Timed {
-    conn: Conn,
-    deadline: Instant,
+    fd: OwnedFd,
+    /// On the `now_us` clock.
+    deadline: u64,
+}
+
+impl Timed {
+    fn send_all(&self, mut buf: &[u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            wait(&self.fd, libc::POLLOUT, self.deadline)?;
+            // SAFETY: `buf` is valid for `buf.len()` bytes. MSG_NOSIGNAL: a
+            // closed peer is an EPIPE error, not a SIGPIPE.
+            let n = unsafe {
+                libc::send(
+                    self.fd.as_raw_fd(),
+                    buf.as_ptr().cast(),
+                    buf.len(),
+                    libc::MSG_NOSIGNAL,
+                )
+            };
+            match usize::try_from(n) {
+                Ok(n) => buf = &buf[n..],
+                Err(_) => retry_or_fail(io::Error::last_os_error())?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `Ok` for the errors after which a non-blocking call is simply retried.
+fn retry_or_fail(e: io::Error) -> io::Result<()> {
+    match e.kind() {
+        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(()),
+        _ => Err(e),
+    }
 }
 
 impl Read for Timed {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let left = Some(remaining(self.deadline)?);
-        match &mut self.conn {
-            Conn::Tcp(s) => s.set_read_timeout(left).and_then(|()| s.read(buf)),
-            Conn::Unix(s) => s.set_read_timeout(left).and_then(|()| s.read(buf)),
+        loop {
+            wait(&self.fd, libc::POLLIN, self.deadline)?;
+            // SAFETY: `buf` is valid for writes of `buf.len()` bytes.
+            let n = unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            match usize::try_from(n) {
+                Ok(n) => return Ok(n),
+                Err(_) => retry_or_fail(io::Error::last_os_error())?,
+            }
         }
-    }
-}
-
-impl Write for Timed {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let left = Some(remaining(self.deadline)?);
-        match &mut self.conn {
-            Conn::Tcp(s) => s.set_write_timeout(left).and_then(|()| s.write(buf)),
-            Conn::Unix(s) => s.set_write_timeout(left).and_then(|()| s.write(buf)),
-        }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
 
@@ -757,15 +900,15 @@ impl<R: Read> Wire<R> {
                 let why = if self.buf[self.pos..].is_empty() && what == "status line" {
                     "empty reply (connection closed before the status line)".to_owned()
                 } else {
-                    format!("connection closed in the {what}")
+                    ["connection closed in the ", what].concat()
                 };
                 return Err(ProbeError::Malformed(why));
             }
         }
-        Err(ProbeError::Malformed(format!(
-            "{what} longer than {} KiB",
-            cap / 1024
-        )))
+        let kib = (cap / 1024).to_string();
+        Err(ProbeError::Malformed(
+            [what, " longer than ", &kib, " KiB"].concat(),
+        ))
     }
 
     /// Appends up to `n` body bytes to `body`, stopping at `BODY_CAP`.
@@ -778,9 +921,9 @@ impl<R: Read> Wire<R> {
                 return Ok(());
             }
             if self.pos == self.buf.len() && !self.fill()? {
-                return Err(ProbeError::Malformed(format!(
-                    "body truncated: connection closed {left} bytes short"
-                )));
+                let left = left.to_string();
+                let why = ["body truncated: connection closed ", &left, " bytes short"];
+                return Err(ProbeError::Malformed(why.concat()));
             }
             let take = (self.buf.len() - self.pos)
                 .min(room)
@@ -795,6 +938,7 @@ impl<R: Read> Wire<R> {
 }
 
 /// Reads the status line and header fields of the final response.
+#[inline(never)]
 fn read_head<R: Read>(wire: &mut Wire<R>) -> Result<Head, ProbeError> {
     for _ in 0..=MAX_INTERIM {
         let line = wire.take_line(HEAD_CAP, HEAD_CAP, "status line")?;
@@ -808,20 +952,20 @@ fn read_head<R: Read>(wire: &mut Wire<R>) -> Result<Head, ProbeError> {
             }
             budget = budget.saturating_sub(field.len() + 2);
             let (name, value) = parse_field(&field)?;
-            if name.eq_ignore_ascii_case("content-length") {
+            if eq_ic(name, "content-length") {
                 let n = parse_content_length(value)?;
                 if length.is_some_and(|old| old != n) {
                     return Err(ProbeError::Malformed("conflicting Content-Length".into()));
                 }
                 length = Some(n);
-            } else if name.eq_ignore_ascii_case("transfer-encoding") {
+            } else if eq_ic(name, "transfer-encoding") {
                 // RFC 9112 6.3: chunked must be the last coding; any other
                 // final coding means the body runs until the connection closes.
                 encoded = true;
                 chunked = value
                     .rsplit(',')
                     .next()
-                    .is_some_and(|c| c.trim().eq_ignore_ascii_case("chunked"));
+                    .is_some_and(|c| eq_ic(c.trim(), "chunked"));
             }
         }
         if (100..200).contains(&status) && status != 101 {
@@ -836,9 +980,10 @@ fn read_head<R: Read>(wire: &mut Wire<R>) -> Result<Head, ProbeError> {
         };
         return Ok(Head { status, framing });
     }
-    Err(ProbeError::Malformed(format!(
-        "more than {MAX_INTERIM} interim 1xx responses"
-    )))
+    const _: () = assert!(MAX_INTERIM == 8, "update the message");
+    Err(ProbeError::Malformed(
+        "more than 8 interim 1xx responses".into(),
+    ))
 }
 
 /// `HTTP/1.x NNN reason`.
@@ -856,15 +1001,14 @@ fn parse_status_line(line: &[u8]) -> Result<u16, ProbeError> {
     };
     match status {
         Some(n) if n >= 100 => Ok(n),
-        _ => Err(ProbeError::Malformed(format!(
-            "bad status line {}",
-            quote(line)
-        ))),
+        _ => Err(ProbeError::Malformed(
+            ["bad status line ", &quote(line)].concat(),
+        )),
     }
 }
 
 fn parse_field(field: &[u8]) -> Result<(&str, &str), ProbeError> {
-    let bad = || ProbeError::Malformed(format!("bad header line {}", quote(field)));
+    let bad = || ProbeError::Malformed(["bad header line ", &quote(field)].concat());
     let colon = field.iter().position(|&b| b == b':').ok_or_else(bad)?;
     let (name, value) = (&field[..colon], &field[colon + 1..]);
     if name.is_empty()
@@ -885,14 +1029,11 @@ fn parse_field(field: &[u8]) -> Result<(&str, &str), ProbeError> {
 
 /// Digits only; a comma list of equal values is allowed (RFC 9110 8.6).
 fn parse_content_length(value: &str) -> Result<u64, ProbeError> {
-    let bad = || ProbeError::Malformed(format!("bad Content-Length {}", quote(value.as_bytes())));
+    let bad = || ProbeError::Malformed(["bad Content-Length ", &quote(value.as_bytes())].concat());
     let mut result = None;
     for part in value.split(',') {
         let part = part.trim();
-        if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad());
-        }
-        let n: u64 = part.parse().map_err(|_| bad())?;
+        let n = number(part, 10, u64::MAX).ok_or_else(bad)?;
         if result.is_some_and(|r| r != n) {
             return Err(bad());
         }
@@ -901,6 +1042,7 @@ fn parse_content_length(value: &str) -> Result<u64, ProbeError> {
     result.ok_or_else(bad)
 }
 
+#[inline(never)]
 fn read_body<R: Read>(wire: &mut Wire<R>, framing: Framing) -> Result<Body, ProbeError> {
     let mut body = Body {
         bytes: Vec::new(),
@@ -958,21 +1100,52 @@ fn read_body<R: Read>(wire: &mut Wire<R>, framing: Framing) -> Result<Body, Prob
 
 /// Hex digits, then optional `;extensions`.
 fn parse_chunk_size(line: &[u8]) -> Result<u64, ProbeError> {
-    let bad = || ProbeError::Malformed(format!("invalid chunk size {}", quote(line)));
+    let bad = || ProbeError::Malformed(["invalid chunk size ", &quote(line)].concat());
     let end = line.iter().position(|&b| b == b';').unwrap_or(line.len());
     let digits = line[..end].trim_ascii();
-    if digits.is_empty() || digits.len() > 15 || !digits.iter().all(u8::is_ascii_hexdigit) {
+    if digits.len() > 15 {
         return Err(bad());
     }
     let text = std::str::from_utf8(digits).map_err(|_| bad())?;
-    u64::from_str_radix(text, 16).map_err(|_| bad())
+    number(text, 16, u64::MAX).ok_or_else(bad)
+}
+
+/// `text` as a number in `radix` (10 or 16), at most `max`: digits only,
+/// no sign or spaces. One small parser instead of a generic one per type.
+#[inline(never)]
+fn number(text: &str, radix: u32, max: u64) -> Option<u64> {
+    if text.is_empty() {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for c in text.chars() {
+        let digit = u64::from(c.to_digit(radix)?);
+        n = n.checked_mul(u64::from(radix))?.checked_add(digit)?;
+    }
+    (n <= max).then_some(n)
+}
+
+/// ASCII case-insensitive equality, kept out of line: inlined, each use
+/// becomes its own vectorised loop.
+#[inline(never)]
+fn eq_ic(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
 }
 
 /// Peer bytes for a one-line message: at most 40, escaped.
+#[inline(never)]
 fn quote(bytes: &[u8]) -> String {
-    let shown = String::from_utf8_lossy(&bytes[..bytes.len().min(40)]);
+    let shown = debug(&String::from_utf8_lossy(&bytes[..bytes.len().min(40)]));
     let more = if bytes.len() > 40 { "..." } else { "" };
-    format!("{shown:?}{more}")
+    shown + more
+}
+
+/// `text` quoted and escaped as Rust's `{:?}` does; one formatting call
+/// shared by every message (`concat` builds the rest, which is far smaller
+/// than a `format!` per message).
+#[inline(never)]
+fn debug(text: &str) -> String {
+    format!("{text:?}")
 }
 
 #[cfg(test)]
@@ -1107,26 +1280,61 @@ mod tests {
             "http://::1:80/",
             "http://[::1/",
             "http://[zz]:80/",
-            "http://a:0/",
-            "http://a:70000/",
-            "http://a:+80/",
-            "http://u:p@a/",
-            "http://a/b c",
-            "http://a/\u{e9}",
-            "tcp://a",
+            "http://127.0.0.1:0/",
+            "http://127.0.0.1:70000/",
+            "http://127.0.0.1:+80/",
+            "http://u:p@127.0.0.1/",
+            "http://127.0.0.1/b c",
+            "http://127.0.0.1/\u{e9}",
+            "tcp://127.0.0.1",
+            "http://[127.0.0.1]/",
             "unix:",
             "unix:/s:x",
         ];
         for url in bad {
             assert!(parse_target(url).is_err(), "{url}");
         }
+        // No resolver: host names other than localhost are bad arguments.
+        for url in [
+            "http://app:8000/",
+            "http://example.com/",
+            "tcp://db:5432",
+            "http://1.2.3/",
+            "http://127.0.0.1.nip.io/",
+        ] {
+            match parse_target(url) {
+                Err(why) => assert!(why.starts_with(NO_RESOLVER), "{url}: {why}"),
+                Ok(t) => panic!("{url}: {t:?}"),
+            }
+        }
+        assert!(parse_target("http://LOCALHOST/").is_ok());
+    }
+
+    #[test]
+    fn addresses_are_numeric_or_localhost() {
+        let ips = |host| {
+            addresses(host)
+                .into_iter()
+                .map(|(ip, text)| match ip {
+                    Ip::V4(o) => (Ipv4Addr::from(o).to_string(), text),
+                    Ip::V6(o) => (Ipv6Addr::from(o).to_string(), text),
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            ips("localhost"),
+            [("127.0.0.1".into(), "127.0.0.1"), ("::1".into(), "::1")]
+        );
+        assert_eq!(ips("10.1.2.3"), [("10.1.2.3".into(), "10.1.2.3")]);
+        assert_eq!(ips("fe80::1"), [("fe80::1".into(), "fe80::1")]);
+        assert!(ips("app").is_empty());
     }
 
     #[test]
     fn arguments() {
         assert!(matches!(parse_args(&os(&["--help"])), Ok(Command::Help)));
         assert!(matches!(
-            parse_args(&os(&["http://a/", "-h"])),
+            parse_args(&os(&["http://app/", "-h"])),
             Ok(Command::Help)
         ));
         let args = os(&[
@@ -1160,11 +1368,12 @@ mod tests {
         let cases: &[&[&str]] = &[
             &[],
             &["--timeout"],
-            &["--bogus", "http://a/"],
-            &["-H", "X: y", "http://a/"],
-            &["http://a/", "http://b/"],
-            &["--timeout", "5", "http://a/"],
-            &["--expect-body", "", "http://a/"],
+            &["--bogus", "http://127.0.0.1/"],
+            &["-H", "X: y", "http://127.0.0.1/"],
+            &["http://127.0.0.1/", "http://[::1]/"],
+            &["--timeout", "5", "http://127.0.0.1/"],
+            &["--expect-body", "", "http://127.0.0.1/"],
+            &["http://app/"],
         ];
         for args in cases {
             assert!(parse_args(&os(args)).is_err(), "{args:?}");

@@ -539,6 +539,7 @@ fn help_is_on_stdout() {
         "__lbheartbeat__",
         "__version__",
         "--timeout",
+        "no resolver",
     ] {
         assert!(out.stdout.contains(needle), "{needle:?} missing in help");
     }
@@ -565,5 +566,23 @@ fn bad_arguments_exit_2() {
             out.stderr
         );
         assert_eq!(out.stdout, "");
+    }
+}
+
+/// No resolver in a static binary: a host name other than localhost is a
+/// bad argument, refused before any connection is tried.
+#[test]
+fn host_names_are_refused() {
+    for url in ["http://app:8000/__heartbeat__", "tcp://db:5432"] {
+        let out = probe(&[url]);
+        assert_eq!(out.code, 2, "{url}: {}", out.stderr);
+        assert!(
+            out.stderr.starts_with(
+                "hardinit health: only numeric addresses and localhost are supported \
+                 (no resolver in a static binary)"
+            ),
+            "{url}: {}",
+            out.stderr
+        );
     }
 }
