@@ -260,6 +260,18 @@ pub struct Learner {
 
 impl Learner {
     pub fn new(fd: RawFd) -> Learner {
+        // Linux 6.6+: wake PID 1 synchronously on the notifying task's CPU,
+        // which makes each round trip several times cheaper. Older kernels
+        // answer EINVAL; recording works the same, only slower.
+        const SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP: u64 = 1;
+        // SAFETY: the flag is passed by value as the ioctl's argument.
+        unsafe {
+            libc::ioctl(
+                fd,
+                libc::SECCOMP_IOCTL_NOTIF_SET_FLAGS as _,
+                SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP,
+            )
+        };
         Learner {
             fd,
             seen: BTreeSet::new(),
