@@ -320,11 +320,8 @@ impl Image {
             .unwrap();
         // No RUN: a build step would start a container, which needs the
         // engine's init (daemon.json "init": true) and a shell.
-        // seccomp: switch to default once merged (the ENV line below)
         let dockerfile = format!(
             "FROM scratch\nCOPY rootfs/ /\n\
-             # seccomp: switch to default once merged\n\
-             ENV HARDINIT_SECCOMP=unconfined\n\
              {extra}\n\
              ENTRYPOINT [\"/hardinit\", \"--\"]\nCMD [\"/app/run.sh\"]\n"
         );
@@ -587,10 +584,10 @@ fn app_runs_with_the_restrictions_inspect_reports() {
         }
     }
     assert_eq!(r["groups"], "", "{r}");
-    // Docker's own default profile is a filter too; hardinit's comes on
-    // top of it once its seccomp module is in.
-    // seccomp: switch to default once merged (then expect 2 filters)
+    // Docker's own default profile is a filter too; hardinit's default
+    // profile (three stacked filters) comes on top of it.
     assert_eq!(r["seccomp_mode"], "filter", "{r}");
+    assert!(r["seccomp_filters"].as_u64().unwrap() >= 4, "{r}");
     // The kernel agrees: the same numbers straight from /proc.
     let status = c.exec(&["cat", &format!("/proc/{pid}/status")]).stdout;
     assert!(status.contains("NoNewPrivs:\t1"), "{status}");
@@ -965,8 +962,7 @@ fn sample_app_serves_dockerflow_and_stops_on_sigterm() {
         l.local_addr().unwrap().port().to_string()
     };
     let app = repo("examples/app/app.py");
-    // seccomp: switch to default once merged
-    let mut s = common::Run::new(&["--seccomp", "unconfined", "--", &py, app.to_str().unwrap()])
+    let mut s = common::Run::new(&["--", &py, app.to_str().unwrap()])
         .env("PORT", &port)
         .spawn();
     s.wait_line("listening on port");
