@@ -18,9 +18,9 @@
 //!
 //! # Construction
 //!
-//! seccompiler builds filters with one match action each, and the kernel runs
-//! every installed filter and keeps the strictest result (ties: the most
-//! recently installed filter). So, for a profile with default action D:
+//! Each filter has one match action (as seccompiler's filters do), and the
+//! kernel runs every installed filter and keeps the strictest result (ties:
+//! the most recently installed filter). So, for a profile with default action D:
 //!
 //! * one filter per distinct non-ALLOW action A: entries with action A -> A,
 //!   anything else -> ALLOW. Installed in reverse order of first appearance,
@@ -37,21 +37,19 @@
 //! base ALLOW, ERRNO(38) filter ERRNO(38): ENOSYS, which makes glibc fall back
 //! to clone(2) (EPERM would make posix_spawn and pthread_create fail).
 //!
-//! # Other ABIs
+//! # Code
 //!
-//! seccompiler's prologue returns KILL_PROCESS when seccomp_data.arch is not
-//! the target's (an i386 `int 0x80` on x86_64, an arm32 task on aarch64). x32
-//! calls arrive as AUDIT_ARCH_X86_64 with bit 30 (__X32_SYSCALL_BIT) set in
-//! the number; every x86_64 program gets a guard killing those too, whatever
-//! the default action, so that no profile ever opens the x32 table.
+//! Each filter is a binary search over syscall numbers, emitted here, with
+//! seccompiler's argument comparisons at the leaves: seccompiler compiles
+//! every rule that has `args`, bpf.rs everything else. bpf.rs explains why
+//! (load time) and the prologue every program starts with (only the native
+//! ABI; x32 numbers on x86_64 killed).
 
 use std::collections::BTreeMap;
 
-use seccompiler::{
-    sock_filter, BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition,
-    SeccompFilter, SeccompRule,
-};
+use seccompiler::{BpfProgram, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompRule};
 
+use super::bpf::{self, Decision};
 use super::profile::{Action, ArgCmp, Op, Profile, Rule};
 use super::{table, Arch, Compiled, Error, Target};
 
@@ -59,8 +57,6 @@ use super::{table, Arch, Compiled, Error, Target};
 const BPF_MAXINSNS: usize = 4096;
 /// Over all stacked filters, each counted with 4 extra (kernel/seccomp.c).
 const MAX_INSNS_PER_PATH: usize = 32768;
-/// __X32_SYSCALL_BIT (arch/x86/include/uapi/asm/unistd.h).
-const X32_SYSCALL_BIT: u32 = 0x4000_0000;
 
 /// Arguments the kernel declares `int`/`unsigned int` (or a 32-bit typedef).
 /// The kernel uses only their low 32 bits, so a 64-bit comparison could be
@@ -102,7 +98,24 @@ struct Entry {
     rule: Option<SeccompRule>,
 }
 
-pub(super) fn compile(profile: &Profile, target: &Target) -> Result<Compiled, Error> {
+/// One filter of the stack: calls that match `chains` get `on_match`, the
+/// others `mismatch`.
+pub(super) struct Filter {
+    pub on_match: Action,
+    pub mismatch: Action,
+    pub chains: Chains,
+}
+
+/// The entries of a profile that apply to one target, and the filters they
+/// make, in installation order.
+pub(super) struct Stack {
+    pub filters: Vec<Filter>,
+    entries: Vec<Entry>,
+    skipped: Vec<String>,
+}
+
+/// Which entries apply to `target`, and the filters they make.
+pub(super) fn stack(profile: &Profile, target: &Target) -> Result<Stack, Error> {
     let err = |path: &str, message: String| Error::new(&profile.name, path, message);
     let arch = target.arch;
     let default = profile.default_action;
@@ -170,37 +183,57 @@ pub(super) fn compile(profile: &Profile, target: &Target) -> Result<Compiled, Er
             actions.push(e.action);
         }
     }
-    let mut stack: Vec<(Action, Action, Chains)> = Vec::new(); // (match, mismatch, chains)
+    let mut filters = Vec::new();
     for &a in actions.iter().rev() {
-        stack.push((
-            a,
-            Action::Allow,
-            chains(entries.iter().filter(|e| e.action == a)),
-        ));
+        filters.push(Filter {
+            on_match: a,
+            mismatch: Action::Allow,
+            chains: chains(entries.iter().filter(|e| e.action == a)),
+        });
     }
     if default != Action::Allow {
-        stack.push((Action::Allow, default, chains(entries.iter())));
+        filters.push(Filter {
+            on_match: Action::Allow,
+            mismatch: default,
+            chains: chains(entries.iter()),
+        });
     }
 
     // seccomp(2) itself must pass every filter but the last one.
     if let Some(nr) = super::syscall_number(arch, "seccomp") {
-        let early = &stack[..stack.len() - 1];
-        if let Some((a, _, _)) = early.iter().find(|(_, _, c)| c.contains_key(&nr)) {
+        let early = &filters[..filters.len() - 1];
+        if let Some(f) = early.iter().find(|f| f.chains.contains_key(&nr)) {
             return Err(err(
                 "syscalls",
                 format!(
-                    "an entry gives seccomp {a}, but this profile needs {} stacked filters and \
+                    "an entry gives seccomp {}, but this profile needs {} stacked filters and \
                      the later ones are installed with seccomp(2); leave seccomp to the default \
                      action instead",
-                    stack.len()
+                    f.on_match,
+                    filters.len()
                 ),
             ));
         }
     }
 
+    Ok(Stack {
+        filters,
+        entries,
+        skipped,
+    })
+}
+
+pub(super) fn compile(profile: &Profile, target: &Target) -> Result<Compiled, Error> {
+    let err = |path: &str, message: String| Error::new(&profile.name, path, message);
+    let Stack {
+        filters,
+        entries,
+        skipped,
+    } = stack(profile, target)?;
+    let arch = target.arch;
     let mut programs = Vec::new();
-    for (on_match, mismatch, chains) in stack {
-        programs.push(build(chains, on_match, mismatch, arch).map_err(|m| err("", m))?);
+    for f in &filters {
+        programs.push(build(f, arch).map_err(|m| err("", m))?);
     }
     let instructions: usize = programs.iter().map(Vec::len).sum();
     let path_len = instructions + 4 * programs.len();
@@ -215,8 +248,8 @@ pub(super) fn compile(profile: &Profile, target: &Target) -> Result<Compiled, Er
 
     Ok(Compiled {
         name: profile.name.clone(),
-        default_action: default.to_string(),
-        allowed: allowed(&entries, default, arch),
+        default_action: profile.default_action.to_string(),
+        allowed: allowed(&entries, profile.default_action, arch),
         skipped,
         instructions,
         programs,
@@ -287,88 +320,50 @@ fn chains<'a>(entries: impl Iterator<Item = &'a Entry>) -> Chains {
     out
 }
 
-fn seccompiler_action(a: Action) -> SeccompAction {
-    match a {
-        Action::Allow => SeccompAction::Allow,
-        Action::Log => SeccompAction::Log,
-        Action::Errno(e) => SeccompAction::Errno(u32::from(e)),
-        Action::Trap => SeccompAction::Trap,
-        Action::KillThread => SeccompAction::KillThread,
-        Action::KillProcess => SeccompAction::KillProcess,
+/// A filter's program (bpf.rs), checked against the kernel's size limit.
+pub(super) fn build(filter: &Filter, arch: Arch) -> Result<BpfProgram, String> {
+    let mut decisions = BTreeMap::new();
+    for (nr, chain) in &filter.chains {
+        let nr = u32::try_from(*nr).map_err(|_| format!("syscall number {nr} out of range"))?;
+        let decision = match chain {
+            None => Decision::Return(filter.on_match.ret()),
+            Some(rules) => Decision::Rules {
+                rules: rules
+                    .iter()
+                    .map(|r| (r.clone(), filter.on_match.ret()))
+                    .collect(),
+                otherwise: filter.mismatch.ret(),
+            },
+        };
+        decisions.insert(nr, decision);
     }
-}
-
-fn build(
-    chains: Chains,
-    on_match: Action,
-    mismatch: Action,
-    arch: Arch,
-) -> Result<BpfProgram, String> {
-    let rules = chains
-        .into_iter()
-        .map(|(nr, c)| (nr, c.unwrap_or_default()))
-        .collect();
-    let filter = SeccompFilter::new(
-        rules,
-        seccompiler_action(mismatch),
-        seccompiler_action(on_match),
-        arch.seccompiler(),
-    )
-    .map_err(|e| e.to_string())?;
-    let mut prog: BpfProgram = filter.try_into().map_err(|e| match e {
-        seccompiler::BackendError::FilterTooLarge(n) => format!(
-            "the {on_match} filter has {n} instructions, the kernel accepts at most \
-             {BPF_MAXINSNS} per filter"
-        ),
-        other => other.to_string(),
-    })?;
-    if arch == Arch::X86_64 {
-        // After seccompiler's 3-instruction arch check, whose "arch matches"
-        // jump lands on index 3; every later jump is forward and relative.
-        let guard = [
-            stmt(libc::BPF_LD | libc::BPF_W | libc::BPF_ABS, 0), // seccomp_data.nr
-            jump(
-                libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K,
-                X32_SYSCALL_BIT,
-                0,
-                1,
-            ),
-            stmt(libc::BPF_RET | libc::BPF_K, libc::SECCOMP_RET_KILL_PROCESS),
-        ];
-        prog.splice(3..3, guard);
-    }
-    if prog.is_empty() || prog.len() > BPF_MAXINSNS {
+    let prog = bpf::program(arch, decisions, filter.mismatch.ret());
+    if prog.len() > BPF_MAXINSNS {
         return Err(format!(
-            "the {on_match} filter has {} instructions, the kernel accepts 1..={BPF_MAXINSNS}",
+            "the {} filter has {} instructions, the kernel accepts at most {BPF_MAXINSNS} per \
+             filter",
+            filter.on_match,
             prog.len()
         ));
     }
     Ok(prog)
 }
 
-fn stmt(code: u32, k: u32) -> sock_filter {
-    jump(code, k, 0, 0)
-}
-
-fn jump(code: u32, k: u32, jt: u8, jf: u8) -> sock_filter {
-    sock_filter {
-        code: code as u16,
-        jt,
-        jf,
-        k,
-    }
-}
-
 /// Names a call can get through with, sorted: some passing entry (or a
 /// passing default) and no unconditional stricter entry.
 fn allowed(entries: &[Entry], default: Action, arch: Arch) -> Vec<String> {
+    // Per number: (some entry passes, some unconditional entry blocks).
+    let mut by_nr: BTreeMap<i64, (bool, bool)> = BTreeMap::new();
+    for e in entries {
+        let (passes, blocked) = by_nr.entry(e.nr).or_default();
+        *passes |= e.action.passes();
+        *blocked |= e.rule.is_none() && !e.action.passes();
+    }
     let mut out: Vec<String> = table(arch)
         .iter()
         .filter(|(_, nr)| {
-            let mine = || entries.iter().filter(move |e| e.nr == *nr);
-            let passes = default.passes() || mine().any(|e| e.action.passes());
-            let blocked = mine().any(|e| e.rule.is_none() && !e.action.passes());
-            passes && !blocked
+            let (passes, blocked) = by_nr.get(nr).copied().unwrap_or_default();
+            (default.passes() || passes) && !blocked
         })
         .map(|(name, _)| name.to_string())
         .collect();

@@ -8,12 +8,13 @@
 //! Deliberate differences from Docker (runc + libseccomp):
 //! - only the native ABI is allowed: i386 (`int 0x80`) and arm32 calls and
 //!   x32 numbers on x86_64 kill the process, whatever the profile's
-//!   `architectures`/`archMap` say (see compile.rs);
+//!   `architectures`/`archMap` say (see bpf.rs);
 //! - arguments the kernel reads as 32-bit are compared as 32-bit (compile.rs
 //!   INT_ARGS);
 //! - overlapping entries: the strictest action wins (compile.rs);
 //! - SCMP_ACT_TRACE, SCMP_ACT_NOTIFY and filter flags are refused.
 
+mod bpf;
 mod compile;
 pub mod own;
 pub mod profile;
@@ -47,13 +48,6 @@ impl Arch {
         match self {
             Arch::X86_64 => "amd64",
             Arch::Aarch64 => "arm64",
-        }
-    }
-
-    fn seccompiler(self) -> seccompiler::TargetArch {
-        match self {
-            Arch::X86_64 => seccompiler::TargetArch::x86_64,
-            Arch::Aarch64 => seccompiler::TargetArch::aarch64,
         }
     }
 }
@@ -257,5 +251,7 @@ pub fn syscall_number(arch: Arch, name: &str) -> Option<i64> {
         .map(|i| t[i].1)
 }
 
+#[cfg(test)]
+mod bpf_equivalence;
 #[cfg(test)]
 mod tests;

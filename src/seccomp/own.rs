@@ -4,12 +4,13 @@
 //! action is an errno, not a kill, because PID 1 dying would take the whole
 //! container down for a call we forgot, and a refused call is only logged.
 
+use super::bpf::{self, Decision};
 use super::{syscall_number, Arch};
-use seccompiler::{BpfProgram, SeccompAction, SeccompFilter};
+use seccompiler::BpfProgram;
 use std::collections::BTreeMap;
 
 /// What the event loop, the allocator, the exit path and `learn` need.
-const NEEDED: &[&str] = &[
+pub(super) const NEEDED: &[&str] = &[
     // the event loop: poll, signalfd reads, pipes, stdout
     "poll",
     "ppoll",
@@ -53,26 +54,21 @@ const NEEDED: &[&str] = &[
     "restart_syscall",
 ];
 
-/// Compile PID 1's filter for the native architecture.
+/// Compile PID 1's filter for the native architecture (bpf.rs: the same
+/// search and prologue as the child's filters, so x32 numbers are killed
+/// rather than refused; hardinit is a native binary and never makes them).
 pub fn program() -> Result<BpfProgram, String> {
     let arch = Arch::native();
-    let mut rules = BTreeMap::new();
+    let mut decisions = BTreeMap::new();
     for name in NEEDED {
         // Names the architecture lacks (poll on aarch64) are simply absent.
         if let Some(nr) = syscall_number(arch, name) {
-            rules.insert(nr, vec![]);
+            let nr = u32::try_from(nr).map_err(|_| format!("syscall number {nr} out of range"))?;
+            decisions.insert(nr, Decision::Return(libc::SECCOMP_RET_ALLOW));
         }
     }
-    let filter = SeccompFilter::new(
-        rules,
-        SeccompAction::Errno(libc::EPERM as u32),
-        SeccompAction::Allow,
-        arch.seccompiler(),
-    )
-    .map_err(|e| e.to_string())?;
-    filter
-        .try_into()
-        .map_err(|e: seccompiler::BackendError| e.to_string())
+    let eperm = libc::SECCOMP_RET_ERRNO | libc::EPERM as u32;
+    Ok(bpf::program(arch, decisions, eperm))
 }
 
 /// Install it on PID 1 (no_new_privs first, which the kernel requires

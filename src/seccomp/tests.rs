@@ -8,10 +8,10 @@ use serde_json::Value;
 
 use super::*;
 
-const AUDIT_ARCH_X86_64: u32 = 0xC000_003E;
-const AUDIT_ARCH_I386: u32 = 0x4000_0003;
-const AUDIT_ARCH_AARCH64: u32 = 0xC000_00B7;
-const AUDIT_ARCH_ARM: u32 = 0x4000_0028;
+pub(super) const AUDIT_ARCH_X86_64: u32 = 0xC000_003E;
+pub(super) const AUDIT_ARCH_I386: u32 = 0x4000_0003;
+pub(super) const AUDIT_ARCH_AARCH64: u32 = 0xC000_00B7;
+pub(super) const AUDIT_ARCH_ARM: u32 = 0x4000_0028;
 
 const ALLOW: u32 = libc::SECCOMP_RET_ALLOW;
 const KILL: u32 = libc::SECCOMP_RET_KILL_PROCESS;
@@ -20,7 +20,7 @@ const fn errno(e: i32) -> u32 {
 }
 
 /// Docker's default capability set (moby oci/caps/defaults.go).
-const DOCKER_CAPS: &[&str] = &[
+pub(super) const DOCKER_CAPS: &[&str] = &[
     "CAP_CHOWN",
     "CAP_DAC_OVERRIDE",
     "CAP_FSETID",
@@ -37,14 +37,14 @@ const DOCKER_CAPS: &[&str] = &[
     "CAP_AUDIT_WRITE",
 ];
 
-fn bits(names: &[&str]) -> u64 {
+pub(super) fn bits(names: &[&str]) -> u64 {
     names
         .iter()
         .map(|n| 1u64 << n.parse::<caps::Capability>().unwrap().index())
         .sum()
 }
 
-fn target(arch: Arch, caps: &[&str]) -> Target {
+pub(super) fn target(arch: Arch, caps: &[&str]) -> Target {
     Target {
         arch,
         kernel: (6, 1),
@@ -53,7 +53,7 @@ fn target(arch: Arch, caps: &[&str]) -> Target {
 }
 
 /// Read a shared fixture, or None (with the reason printed) when it is absent.
-fn fixture(file: &str) -> Option<String> {
+pub(super) fn fixture(file: &str) -> Option<String> {
     let path = format!(
         "{}/../shared/fixtures/seccomp/{file}",
         env!("CARGO_MANIFEST_DIR")
@@ -73,10 +73,10 @@ fn nr(arch: Arch, name: &str) -> i32 {
 
 // ---- a tiny cBPF interpreter, enough for what seccompiler emits ----
 
-struct Call {
-    arch: u32,
-    nr: i32,
-    args: [u64; 6],
+pub(super) struct Call {
+    pub arch: u32,
+    pub nr: i32,
+    pub args: [u64; 6],
 }
 
 fn call(arch: Arch, name: &str, args: &[u64]) -> Call {
@@ -93,7 +93,7 @@ fn call(arch: Arch, name: &str, args: &[u64]) -> Call {
     }
 }
 
-fn run(prog: &[sock_filter], c: &Call) -> u32 {
+pub(super) fn run(prog: &[sock_filter], c: &Call) -> u32 {
     // struct seccomp_data, little-endian: nr, arch, instruction_pointer, args[6].
     let mut data = [0u8; 64];
     data[0..4].copy_from_slice(&c.nr.to_le_bytes());
@@ -668,7 +668,14 @@ fn probe_in_child(c: &Compiled, probes: &[(libc::c_long, [usize; 3], i32)]) {
                 libc::_exit(90);
             }
             if let Err(e) = c.install() {
-                libc::_exit(if e == libc::EINVAL { 91 } else { 92 });
+                // EINVAL is also what a malformed program gets: skip only
+                // when the kernel has no seccomp at all.
+                let no_seccomp = libc::prctl(libc::PR_GET_SECCOMP, 0, 0, 0, 0) == -1;
+                libc::_exit(match e {
+                    libc::EINVAL if no_seccomp => 91,
+                    libc::EINVAL => 93,
+                    _ => 92,
+                });
             }
             for (i, (nr, a, want)) in probes.iter().enumerate() {
                 let rc = libc::syscall(*nr, a[0], a[1], a[2]);
@@ -686,6 +693,7 @@ fn probe_in_child(c: &Compiled, probes: &[(libc::c_long, [usize; 3], i32)]) {
     match libc::WEXITSTATUS(status) {
         0 => {}
         91 => println!("SKIP: seccomp filters unavailable here (EINVAL)"),
+        93 => panic!("{}: the kernel refused a program (EINVAL)", c.name),
         code @ 10.. => panic!("{}: probe {} failed", c.name, code - 10),
         code => panic!("{}: child setup failed ({code})", c.name),
     }
