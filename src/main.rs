@@ -318,6 +318,14 @@ fn spawn_message(plan: &plan::Plan, e: &spawn::SpawnError) -> String {
             format!("exec {} failed: {}", plan.program, errno.desc())
         }
         // nix's Errno displays as "EPERM: Operation not permitted" already.
+        spawn::SpawnError::Step(spawn::Step::Learn, nix::errno::Errno::EBUSY) => format!(
+            "learn: the kernel refused a seccomp listener (EBUSY): a filter with a listener is already installed above this process (another hardinit learn, or a runtime's notifier), and there can be only one; {} was not started",
+            plan.program
+        ),
+        spawn::SpawnError::Step(spawn::Step::Learn, nix::errno::Errno::EINVAL) => format!(
+            "learn: the kernel refused the recording filter (EINVAL): seccomp user notification is not supported here; {} was not started",
+            plan.program
+        ),
         spawn::SpawnError::Step(step, errno) => format!(
             "{} failed: {errno}; {} was not started",
             step.describe(plan),

@@ -237,7 +237,7 @@ impl Started {
         let sent = sys::write(self.go_w, b"G");
         sys::close(self.go_w);
         if let Err(e) = sent {
-            self.abort();
+            self.kill_and_reap();
             return Err(SpawnError::Setup(format!("write to the child: {e}")));
         }
         let mut learner = None;
@@ -247,7 +247,14 @@ impl Started {
             match received {
                 Ok(fd) => learner = Some(crate::learn::Learner::new(fd)),
                 Err(m) => {
-                    self.abort();
+                    // The child may have said why (e.g. EBUSY installing
+                    // the filter) before the helper gave up.
+                    if let Some((step, errno)) = read_record(self.status_r) {
+                        sys::close(self.status_r);
+                        let _ = sys::wait_pid(self.pid);
+                        return Err(SpawnError::Step(step, errno));
+                    }
+                    self.kill_and_reap();
                     return Err(SpawnError::Setup(m));
                 }
             }
@@ -270,8 +277,13 @@ impl Started {
 
     /// Kill the child before it ever runs the program.
     pub fn abort(&self) {
-        let _ = sys::kill(self.pid, libc::SIGKILL);
         sys::close(self.go_w);
+        self.kill_and_reap();
+    }
+
+    /// Kill and reap the child; `go_w` is already closed by the caller.
+    fn kill_and_reap(&self) {
+        let _ = sys::kill(self.pid, libc::SIGKILL);
         sys::close(self.status_r);
         let _ = sys::wait_pid(self.pid);
     }

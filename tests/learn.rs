@@ -293,3 +293,34 @@ fn learn_errors_are_clear() {
         assert!(out.stderr.contains(want), "{args:?}: {}", out.stderr);
     }
 }
+
+#[test]
+fn a_second_listener_is_refused_clearly() {
+    let d = tmpdir("nested");
+    let (outer, inner) = (d.join("outer.json"), d.join("inner.json"));
+    let bin = bin();
+    let out = learn(
+        &outer,
+        &[],
+        &[
+            bin.to_str().unwrap(),
+            "learn",
+            "-o",
+            inner.to_str().unwrap(),
+            "--log-format",
+            "raw",
+            "--",
+            "true",
+        ],
+    );
+    // The inner learn fails (125) and says why; the outer one records it.
+    assert_eq!(out.code, Some(125), "{out:?}");
+    assert!(
+        out.stderr.contains("EBUSY") && out.stderr.contains("only one"),
+        "{}",
+        out.stderr
+    );
+    assert!(outer.exists());
+    assert!(!inner.exists());
+    let _ = std::fs::remove_dir_all(&d);
+}
