@@ -185,19 +185,31 @@ fn helper_main(listener: RawFd, sock: RawFd) -> ! {
     sys::exit_now(code)
 }
 
-fn send_fd(sock: RawFd, fd: RawFd) -> Result<(), Errno> {
-    let mut byte = [b'L'];
-    let mut iov = libc::iovec {
+fn one_byte_iov(byte: &mut [u8; 1]) -> libc::iovec {
+    libc::iovec {
         iov_base: byte.as_mut_ptr() as *mut libc::c_void,
         iov_len: 1,
-    };
-    // Room for one fd of control data, aligned as cmsghdr wants.
-    let mut cbuf = [0u64; 4];
-    // SAFETY: msghdr is plain data; every pointer set below is valid for the call.
+    }
+}
+
+/// A message of one data byte with room for one fd of control data
+/// (`cbuf` is u64-aligned, as cmsghdr wants). The pointers borrow `iov` and
+/// `cbuf`, which must outlive its use.
+fn one_fd_msghdr(iov: &mut libc::iovec, cbuf: &mut [u64; 4]) -> libc::msghdr {
+    // SAFETY: msghdr is plain data; the pointers set below are valid.
     let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
+    msg.msg_iov = iov;
     msg.msg_iovlen = 1;
     msg.msg_control = cbuf.as_mut_ptr() as *mut libc::c_void;
+    msg.msg_controllen = std::mem::size_of_val(cbuf);
+    msg
+}
+
+fn send_fd(sock: RawFd, fd: RawFd) -> Result<(), Errno> {
+    let mut byte = [b'L'];
+    let mut iov = one_byte_iov(&mut byte);
+    let mut cbuf = [0u64; 4];
+    let mut msg = one_fd_msghdr(&mut iov, &mut cbuf);
     // SAFETY: CMSG_SPACE only computes a size.
     msg.msg_controllen = unsafe { libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) } as usize;
     // SAFETY: msg has a control buffer large enough for one cmsghdr + fd.
@@ -219,17 +231,9 @@ fn send_fd(sock: RawFd, fd: RawFd) -> Result<(), Errno> {
 /// helper is not filtered and sends at once, or exits on failure).
 pub fn receive_listener(sock: RawFd) -> Result<RawFd, String> {
     let mut byte = [0u8];
-    let mut iov = libc::iovec {
-        iov_base: byte.as_mut_ptr() as *mut libc::c_void,
-        iov_len: 1,
-    };
+    let mut iov = one_byte_iov(&mut byte);
     let mut cbuf = [0u64; 4];
-    // SAFETY: plain data, pointers set below.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf.as_mut_ptr() as *mut libc::c_void;
-    msg.msg_controllen = std::mem::size_of_val(&cbuf);
+    let mut msg = one_fd_msghdr(&mut iov, &mut cbuf);
     loop {
         // SAFETY: msg describes valid buffers.
         let n = unsafe { libc::recvmsg(sock, &mut msg, libc::MSG_CMSG_CLOEXEC) };

@@ -229,18 +229,15 @@ fn missing_kernel_support_fails_closed_or_warns() {
         std::env::temp_dir().join(format!("hardinit-landlock-marker-{}", std::process::id()));
     let _ = std::fs::remove_file(&marker);
     let touch = format!("touch {}", marker.display());
-    let out = Run::new(&[
-        "--log-format",
-        "raw",
-        "--bind-ports",
-        "8080",
-        "--",
-        "sh",
-        "-c",
-        &touch,
-    ])
-    .env("HARDINIT_TEST_LANDLOCK_ABI", "3")
-    .output();
+    let run = |flags: &[&str], abi: &str| {
+        let mut args = vec!["--log-format", "raw"];
+        args.extend_from_slice(flags);
+        args.extend(["--", "sh", "-c", &touch]);
+        Run::new(&args)
+            .env("HARDINIT_TEST_LANDLOCK_ABI", abi)
+            .output()
+    };
+    let out = run(&["--bind-ports", "8080"], "3");
     assert_eq!(out.code, Some(125), "{out:?}");
     assert!(
         out.stderr.contains("--bind-ports") && out.stderr.contains("ABI 3"),
@@ -249,36 +246,21 @@ fn missing_kernel_support_fails_closed_or_warns() {
     );
     assert!(!marker.exists(), "the program ran");
 
-    let out = Run::new(&[
-        "--log-format",
-        "raw",
-        "--read-only",
-        "--",
-        "sh",
-        "-c",
-        &touch,
-    ])
-    .env("HARDINIT_TEST_LANDLOCK_ABI", "0")
-    .output();
+    let out = run(&["--read-only"], "0");
     assert_eq!(out.code, Some(125), "{out:?}");
     assert!(out.stderr.contains("--read-only"), "{}", out.stderr);
     assert!(!marker.exists(), "the program ran");
 
-    let out = Run::new(&[
-        "--log-format",
-        "raw",
-        "--debug",
-        "--landlock",
-        "best-effort",
-        "--bind-ports",
-        "8080",
-        "--",
-        "sh",
-        "-c",
-        &touch,
-    ])
-    .env("HARDINIT_TEST_LANDLOCK_ABI", "3")
-    .output();
+    let out = run(
+        &[
+            "--debug",
+            "--landlock",
+            "best-effort",
+            "--bind-ports",
+            "8080",
+        ],
+        "3",
+    );
     assert_eq!(out.code, Some(0), "{out:?}");
     assert!(out.stderr.contains("landlock_warnings"), "{}", out.stderr);
     assert!(marker.exists());
