@@ -24,9 +24,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// Syscalls the run-time itself makes under the learned profile between
-/// installing the filter and execve (the hand-shake's write and read), so
-/// they are allowed even if the recording never saw them.
-const RUNTIME: &[&str] = &["execve", "read", "write"];
+/// installing the filter and execve (the hand-shake's write and read, and
+/// exit_group when exec fails), so they are allowed even if the recording
+/// never saw them (a program killed by a signal never calls exit_group).
+const RUNTIME: &[&str] = &["execve", "exit_group", "read", "write"];
 
 /// What `learn` was asked to do, checked before fork.
 pub struct LearnPlan {
@@ -174,8 +175,16 @@ fn helper_main(listener: RawFd, sock: RawFd) -> ! {
         if sys::monotonic_ns() > deadline {
             sys::exit_now(1);
         }
-        // SAFETY: no arguments.
-        unsafe { libc::sched_yield() };
+        // The fd appears within microseconds; a 100 µs nap keeps a slow
+        // start from burning a CPU the child may need.
+        // SAFETY: ts is a valid timespec.
+        unsafe {
+            let ts = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 100_000,
+            };
+            libc::nanosleep(&ts, std::ptr::null_mut())
+        };
     }
     let code = if send_fd(sock, listener).is_ok() {
         0
@@ -234,6 +243,16 @@ pub fn receive_listener(sock: RawFd) -> Result<RawFd, String> {
     let mut iov = one_byte_iov(&mut byte);
     let mut cbuf = [0u64; 4];
     let mut msg = one_fd_msghdr(&mut iov, &mut cbuf);
+    // The helper sends at once; 10 s covers a loaded machine. Without a
+    // bound, a helper killed before sending would hang us (the child keeps
+    // its end of the socket open while it waits for us).
+    match sys::poll_one(sock, libc::POLLIN, 10_000) {
+        Ok(0) => {
+            return Err("the recording helper did not pass the seccomp listener within 10 s".into())
+        }
+        Ok(_) => {}
+        Err(e) => return Err(format!("waiting for the seccomp listener: {e}")),
+    }
     loop {
         // SAFETY: msg describes valid buffers.
         let n = unsafe { libc::recvmsg(sock, &mut msg, libc::MSG_CMSG_CLOEXEC) };
@@ -280,6 +299,24 @@ impl Learner {
             fd,
             seen: BTreeSet::new(),
             notifications: 0,
+        }
+    }
+
+    /// Kill and reap a recorded child that failed before exec, answering
+    /// its remaining calls (its exit is one) so it cannot wait on us.
+    pub fn reap_serving(&mut self, pid: libc::pid_t) {
+        let _ = sys::kill(pid, libc::SIGKILL);
+        let deadline = sys::monotonic_ns() + 5_000_000_000;
+        loop {
+            let mut status = 0;
+            // SAFETY: status is a valid out pointer.
+            let r = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+            if r != 0 || sys::monotonic_ns() > deadline {
+                return;
+            }
+            if matches!(sys::poll_one(self.fd, libc::POLLIN, 50), Ok(n) if n & libc::POLLIN != 0) {
+                let _ = self.serve_one();
+            }
         }
     }
 
@@ -340,7 +377,7 @@ impl Learner {
             "syscalls": [{
                 "names": names.iter().collect::<Vec<_>>(),
                 "action": "SCMP_ACT_ALLOW",
-                "comment": "recorded by hardinit learn (plus execve, read and write, which hardinit itself needs after the filter is loaded)",
+                "comment": "recorded by hardinit learn (plus execve, exit_group, read and write, which hardinit itself needs after the filter is loaded)",
             }],
         });
         let text = serde_json::to_string_pretty(&profile).map_err(|e| e.to_string())? + "\n";

@@ -148,6 +148,11 @@ fn init_signals() -> Result<SignalSetup, String> {
         .map_err(|e| format!("sigaction: {e}"))?;
     let ttou = sys::set_disposition(libc::SIGTTOU, libc::SIG_IGN)
         .map_err(|e| format!("sigaction: {e}"))?;
+    // An inherited SIG_IGN on SIGCHLD would make the kernel reap our
+    // children itself and send no SIGCHLD: we would never see the program
+    // exit. Take the default; the child gets the inherited one back.
+    let chld = sys::set_disposition(libc::SIGCHLD, libc::SIG_DFL)
+        .map_err(|e| format!("sigaction: {e}"))?;
     let fd = sys::signalfd(&set).map_err(|e| format!("signalfd: {e}"))?;
     Ok(SignalSetup {
         fd,
@@ -156,6 +161,7 @@ fn init_signals() -> Result<SignalSetup, String> {
             ttin,
             ttou,
             pipe: sys::inherited_sigpipe(),
+            chld,
         },
     })
 }
@@ -265,7 +271,7 @@ fn init(plan: &plan::Plan, signals: SignalSetup) -> u8 {
     );
 
     // The program runs: PID 1 keeps only what it needs to signal and reap it.
-    if let Err(e) = drop_own_privileges(plan) {
+    for e in drop_own_privileges(plan) {
         tracing::warn!("could not drop hardinit's own privileges: {e}");
     }
 
@@ -276,6 +282,7 @@ fn init(plan: &plan::Plan, signals: SignalSetup) -> u8 {
         (p.stdout.0, p.stderr.0)
     });
     let stdout_flags = if read_ends.is_some() {
+        sys::private_stdout();
         sys::set_nonblocking(libc::STDOUT_FILENO, true).ok()
     } else {
         None
@@ -293,19 +300,38 @@ fn init(plan: &plan::Plan, signals: SignalSetup) -> u8 {
 /// After the child runs, PID 1 sheds what it no longer needs: everything
 /// but CAP_KILL (when the child runs as another uid), or its uid itself
 /// when it had no CAP_KILL to keep.
-fn drop_own_privileges(plan: &plan::Plan) -> Result<(), String> {
+/// Each step is tried on its own: one failing must not leave PID 1 with
+/// more than the others could take away. Returns what failed.
+fn drop_own_privileges(plan: &plan::Plan) -> Vec<String> {
+    let mut failed = Vec::new();
     if let Some((uid, gid)) = plan.pid1_identity {
-        sys::setgroups(&[]).map_err(|e| format!("setgroups: {e}"))?;
-        sys::setresgid(gid).map_err(|e| format!("setresgid({gid}): {e}"))?;
-        sys::setresuid(uid).map_err(|e| format!("setresuid({uid}): {e}"))?;
+        if let Err(e) = sys::setgroups(&[]) {
+            failed.push(format!("setgroups: {e}"));
+        }
+        if let Err(e) = sys::setresgid(gid) {
+            failed.push(format!("setresgid({gid}): {e}"));
+        }
+        if let Err(e) = sys::setresuid(uid) {
+            failed.push(format!("setresuid({uid}): {e}"));
+        }
+        // A uid change clears the parent-death signal: set it again.
+        if let Some(sig) = plan.pdeathsig {
+            if let Err(e) = sys::prctl(libc::PR_SET_PDEATHSIG, sig as libc::c_ulong) {
+                failed.push(format!("prctl(PR_SET_PDEATHSIG): {e}"));
+            }
+        }
     }
     if let Some(keep) = plan.own_caps {
         let keep = keep & plan.current.permitted;
-        sys::capset(keep, keep, 0).map_err(|e| format!("capset: {e}"))?;
+        if let Err(e) = sys::capset(keep, keep, 0) {
+            failed.push(format!("capset: {e}"));
+        }
         // Hardening is on: PID 1 confines itself too.
-        seccomp::own::install()?;
+        if let Err(e) = seccomp::own::install() {
+            failed.push(e);
+        }
     }
-    Ok(())
+    failed
 }
 
 fn spawn_message(plan: &plan::Plan, e: &spawn::SpawnError) -> String {

@@ -302,6 +302,22 @@ pub fn build(opts: &Options, env: &[(OsString, OsString)], root: &Path) -> Resul
             seccomp::Target::running(child_bounding).map_err(|e| invalid(e.to_string()))?;
         Some(seccomp::compile(&profile, &target).map_err(|e| invalid(e.to_string()))?)
     };
+    if let Some(s) = &seccomp {
+        // After the filter only the hand-shake's write and read, execve and,
+        // on failure, exit_group run in the child: a profile that denies one
+        // of them could never start anything (or report why).
+        let missing: Vec<&str> = ["read", "write", "execve", "exit_group"]
+            .into_iter()
+            .filter(|n| !s.allowed.iter().any(|a| a == n))
+            .collect();
+        if !missing.is_empty() {
+            return Err(invalid(format!(
+                "seccomp profile {}: it does not allow {}, which hardinit needs between loading the filter and exec",
+                s.name,
+                missing.join(", ")
+            )));
+        }
+    }
     if (seccomp.is_some() || learn.is_some())
         && !opts.no_new_privs
         && !current.has(21 /* CAP_SYS_ADMIN */)

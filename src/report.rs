@@ -67,6 +67,30 @@ impl Status {
 /// "Field: expected X, kernel reports Y".
 pub fn verify(expect: &Expected, st: &Status) -> Vec<String> {
     let mut diffs = Vec::new();
+    // A field the plan sets must be there: a missing or garbled line is a
+    // difference, never "0".
+    let checked = [
+        ("CapInh", expect.cap_inh.is_some()),
+        ("CapPrm", expect.cap_prm.is_some()),
+        ("CapEff", expect.cap_eff.is_some()),
+        ("CapBnd", expect.cap_bnd.is_some()),
+        ("CapAmb", expect.cap_amb.is_some()),
+        ("NoNewPrivs", expect.no_new_privs.is_some()),
+        ("Seccomp", expect.seccomp_filters.is_some()),
+        ("Seccomp_filters", expect.seccomp_filters.is_some()),
+        ("Uid", expect.uid.is_some()),
+        ("Gid", expect.gid.is_some()),
+        ("Groups", expect.groups.is_some()),
+    ];
+    for (key, wanted) in checked {
+        if wanted && st.get(key).is_none() {
+            diffs.push(format!("{key}: missing from /proc/<pid>/status"));
+        }
+    }
+    let hex_ok = |key: &str| {
+        st.get(key)
+            .is_some_and(|v| u64::from_str_radix(v, 16).is_ok())
+    };
     let caps = [
         ("CapInh", expect.cap_inh),
         ("CapPrm", expect.cap_prm),
@@ -77,7 +101,12 @@ pub fn verify(expect: &Expected, st: &Status) -> Vec<String> {
     for (key, want) in caps {
         if let Some(want) = want {
             let got = st.cap(key);
-            if got != want {
+            if st.get(key).is_some() && !hex_ok(key) {
+                diffs.push(format!(
+                    "{key}: unreadable value {:?}",
+                    st.get(key).unwrap_or("")
+                ));
+            } else if got != want {
                 diffs.push(format!(
                     "{key}: expected {want:016x}, kernel reports {got:016x}"
                 ));
@@ -400,6 +429,30 @@ mod tests {
         for key in ["CapEff", "Uid", "Seccomp", "Groups"] {
             assert!(diffs.iter().any(|d| d.starts_with(key)), "{key}: {diffs:?}");
         }
+    }
+
+    #[test]
+    fn a_missing_field_is_a_difference() {
+        let st = Status::parse("Uid:\t0\t0\t0\t0\nCapEff:\tzz\n");
+        let want = Expected {
+            cap_eff: Some(0),
+            cap_amb: Some(0),
+            no_new_privs: Some(true),
+            ..Expected::default()
+        };
+        let diffs = verify(&want, &st);
+        assert!(
+            diffs.iter().any(|d| d.starts_with("CapAmb: missing")),
+            "{diffs:?}"
+        );
+        assert!(
+            diffs.iter().any(|d| d.starts_with("NoNewPrivs: missing")),
+            "{diffs:?}"
+        );
+        assert!(
+            diffs.iter().any(|d| d.starts_with("CapEff: unreadable")),
+            "{diffs:?}"
+        );
     }
 
     #[test]

@@ -78,7 +78,7 @@ impl Step {
             Step::ProcessGroup => "setpgid (new process group)".into(),
             Step::Terminal => "tcsetpgrp (terminal foreground)".into(),
             Step::SignalMask => "sigprocmask (restore the signal mask)".into(),
-            Step::SignalDisposition => "sigaction (restore SIGTTIN/SIGTTOU/SIGPIPE)".into(),
+            Step::SignalDisposition => "sigaction (restore SIGTTIN/SIGTTOU/SIGPIPE/SIGCHLD)".into(),
             Step::Stdio => "dup2 (log pipes onto stdout/stderr)".into(),
             Step::Rlimit => "setrlimit".into(),
             Step::NoNewPrivs => "prctl(PR_SET_NO_NEW_PRIVS)".into(),
@@ -122,6 +122,8 @@ pub struct Inherited {
     pub ttou: libc::sigaction,
     /// SIGPIPE as exec gave it to us (Rust's runtime ignores it in hardinit).
     pub pipe: libc::sigaction,
+    /// SIGCHLD as inherited (PID 1 needs the default to see exits).
+    pub chld: libc::sigaction,
 }
 
 /// Pipes for the child's stdout and stderr (mozlog mode).
@@ -269,7 +271,13 @@ impl Started {
             // EOF: the CLOEXEC pipe closed in a successful execve.
             None => Ok((self.pid, learner)),
             Some((step, errno)) => {
-                let _ = sys::wait_pid(self.pid);
+                match learner.as_mut() {
+                    // Its exit is a recorded syscall too: keep answering.
+                    Some(l) => l.reap_serving(self.pid),
+                    None => {
+                        let _ = sys::wait_pid(self.pid);
+                    }
+                }
                 Err(SpawnError::Step(step, errno))
             }
         }
@@ -395,6 +403,10 @@ fn run_child(
     step(
         Step::SignalDisposition,
         sys::restore_disposition(libc::SIGPIPE, &inherited.pipe),
+    )?;
+    step(
+        Step::SignalDisposition,
+        sys::restore_disposition(libc::SIGCHLD, &inherited.chld),
     )?;
     step(Step::SignalMask, sys::set_sigmask(&inherited.mask))?;
 

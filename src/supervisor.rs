@@ -20,6 +20,9 @@ const READ_CHUNK: usize = 64 * 1024;
 /// After the main child exits, how long an idle log pipe may stay open
 /// (a grandchild holding it) before we stop waiting for EOF.
 const DRAIN_IDLE_NS: u64 = 500_000_000;
+/// After the main child exits, the longest we keep reading pipes that a
+/// grandchild keeps busy: the container must be able to end.
+const DRAIN_MAX_NS: u64 = 2_000_000_000;
 /// After the main child exits, how long stdout may accept nothing before we
 /// give up on the remaining output.
 const FLUSH_STALL_NS: u64 = 5_000_000_000;
@@ -91,6 +94,10 @@ pub struct Supervisor<'a> {
     /// `learn`: the recording, served next to signals and logs.
     learner: Option<Learner>,
     learn_deadline: Option<u64>,
+    /// When the main child was reaped (monotonic ns).
+    main_exit_at: u64,
+    /// SIGKILL already went to the leftovers.
+    leftovers_killed: bool,
 }
 
 impl<'a> Supervisor<'a> {
@@ -155,6 +162,8 @@ impl<'a> Supervisor<'a> {
             self_pid: sys::getpid(),
             learner,
             learn_deadline,
+            main_exit_at: u64::MAX,
+            leftovers_killed: false,
         }
     }
 
@@ -175,9 +184,7 @@ impl<'a> Supervisor<'a> {
             let mut fds: Vec<libc::pollfd> = Vec::with_capacity(4);
             fds.push(pollfd(self.sigfd, libc::POLLIN));
             let reading = self.out.pending() < HIGH_WATER;
-            let draining_stale = self.main_status.is_some()
-                && reading
-                && now.saturating_sub(self.last_read) > DRAIN_IDLE_NS;
+            let draining_stale = self.main_status.is_some() && reading && self.drain_over(now);
             for s in &self.streams {
                 if s.open && reading && !draining_stale {
                     fds.push(pollfd(s.fd, libc::POLLIN));
@@ -193,7 +200,9 @@ impl<'a> Supervisor<'a> {
             match sys::poll(&mut fds, timeout) {
                 Ok(_) | Err(Errno::EINTR) => {}
                 Err(e) => {
+                    // Only ENOMEM is possible here; back off instead of spinning.
                     tracing::error!("poll failed: {e}");
+                    std::thread::sleep(std::time::Duration::from_millis(10));
                 }
             }
             for p in &fds {
@@ -287,7 +296,7 @@ impl<'a> Supervisor<'a> {
             return true;
         }
         let streams_done =
-            self.streams.iter().all(|s| !s.open) || (self.reading() && self.drain_idle(now));
+            self.streams.iter().all(|s| !s.open) || (self.reading() && self.drain_over(now));
         if !streams_done {
             return false;
         }
@@ -304,9 +313,15 @@ impl<'a> Supervisor<'a> {
         self.out.pending() < HIGH_WATER
     }
 
-    /// The pipes have been silent for DRAIN_IDLE_NS since the last read.
-    fn drain_idle(&self, now: u64) -> bool {
-        now.saturating_sub(self.last_read) > DRAIN_IDLE_NS
+    /// After the main child exited: the pipes have been silent for
+    /// DRAIN_IDLE_NS, or DRAIN_MAX_NS have passed, or a terminating signal
+    /// asked us to go.
+    fn drain_over(&self, now: u64) -> bool {
+        now >= self.drain_deadline()
+    }
+
+    fn drain_deadline(&self) -> u64 {
+        (self.last_read + DRAIN_IDLE_NS).min(self.main_exit_at.saturating_add(DRAIN_MAX_NS)) + 1
     }
 
     fn poll_timeout(&self, now: u64) -> libc::c_int {
@@ -322,7 +337,7 @@ impl<'a> Supervisor<'a> {
             // The drain deadline only runs while we read (back-pressure
             // pauses it); the stall deadline only while output waits.
             if self.reading() && self.streams.iter().any(|s| s.open) {
-                deadlines.push(self.last_read + DRAIN_IDLE_NS + 1);
+                deadlines.push(self.drain_deadline());
             }
             if self.out.pending() > 0 && !self.out.broken {
                 deadlines.push(self.out.last_progress + FLUSH_STALL_NS);
@@ -362,12 +377,20 @@ impl<'a> Supervisor<'a> {
         }
         if let Some(d) = self.cleanup_deadline {
             if now >= d && !self.no_children {
-                tracing::warn!(
-                    event = "grace_expired",
-                    "leftover processes did not exit within the grace period; sending SIGKILL"
-                );
-                self.signal_leftovers(libc::SIGKILL);
-                self.cleanup_deadline = Some(u64::MAX);
+                if self.leftovers_killed {
+                    // A process outside our reach (not PID 1, and it left the
+                    // program's process group) survives: stop waiting for it.
+                    tracing::warn!("leftover processes remain after SIGKILL; exiting without them");
+                    self.no_children = true;
+                } else {
+                    tracing::warn!(
+                        event = "grace_expired",
+                        "leftover processes did not exit within the grace period; sending SIGKILL"
+                    );
+                    self.signal_leftovers(libc::SIGKILL);
+                    self.leftovers_killed = true;
+                    self.cleanup_deadline = Some(now + 1_000_000_000);
+                }
             }
         }
     }
@@ -379,8 +402,10 @@ impl<'a> Supervisor<'a> {
                     let sig = info.ssi_signo as i32;
                     if sig == libc::SIGCHLD {
                         self.reap_all();
-                    } else if info.ssi_pid as libc::pid_t == self.self_pid && sig == libc::SIGPIPE {
-                        // Our own write to a closed stdout: not the child's business.
+                    } else if info.ssi_pid as libc::pid_t == self.self_pid {
+                        // Raised by our own doing (SIGPIPE from a closed
+                        // stdout, SIGXFSZ from a full file): not the
+                        // program's business.
                     } else {
                         if self.learner.is_some() && (sig == libc::SIGTERM || sig == libc::SIGINT) {
                             // Keep what was learned even if the program hangs.
@@ -412,6 +437,9 @@ impl<'a> Supervisor<'a> {
         if self.main_status.is_some() {
             if self.cleanup_deadline.is_some() {
                 self.signal_leftovers(to);
+            } else if signals::is_terminating(to) {
+                // Asked to stop while draining: stop waiting for the pipes.
+                self.main_exit_at = 0;
             }
             return;
         }
@@ -482,6 +510,7 @@ impl<'a> Supervisor<'a> {
         self.grace_deadline = None;
         let now = sys::monotonic_ns();
         self.last_read = now;
+        self.main_exit_at = now;
         // The stall clock for leftover output starts now at the earliest.
         self.out.last_progress = self.out.last_progress.max(now);
         if let Some(g) = self.plan.grace {

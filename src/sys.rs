@@ -461,3 +461,35 @@ pub fn ensure_std_fds() -> SysResult<()> {
     }
     Ok(())
 }
+
+/// Give fd 1 an open file description of its own (re-opening the pipe or
+/// terminal through /proc), so that O_NONBLOCK set on it cannot leak into a
+/// description shared with stdin or another process. Sockets cannot be
+/// re-opened this way (ENXIO): they keep the shared one. O_NONBLOCK on the
+/// open itself: a FIFO without reader fails instead of blocking. Only pipes
+/// and character devices: re-opening a regular file would lose its offset
+/// and O_APPEND (and O_NONBLOCK means nothing for it anyway).
+pub fn private_stdout() {
+    // SAFETY: st is a valid out buffer for fstat.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    if unsafe { libc::fstat(libc::STDOUT_FILENO, &mut st) } != 0 {
+        return;
+    }
+    let kind = st.st_mode & libc::S_IFMT;
+    if kind != libc::S_IFIFO && kind != libc::S_IFCHR {
+        return;
+    }
+    // SAFETY: the path is a valid C string.
+    let fd = unsafe {
+        libc::open(
+            c"/proc/self/fd/1".as_ptr(),
+            libc::O_WRONLY | libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY,
+        )
+    };
+    if fd >= 0 {
+        // On failure fd 1 simply stays the shared description.
+        let _ = dup2(fd, libc::STDOUT_FILENO);
+        close(fd);
+    }
+}

@@ -169,3 +169,48 @@ fn warn_reap_reports_adopted_zombies() {
         assert_eq!(reaped, if warned { 3 } else { 0 }, "{opts:?}: {out:?}");
     }
 }
+
+#[test]
+fn an_inherited_ignored_sigchld_does_not_hang_hardinit() {
+    // The parent leaves SIGCHLD ignored (SIG_IGN), then execs hardinit: the
+    // kernel would reap the program itself and send no SIGCHLD.
+    let code = format!(
+        "import os, signal, sys\nsignal.signal(signal.SIGCHLD, signal.SIG_IGN)\nos.execv({0:?}, [{0:?}, '--log-format', 'raw', '--seccomp', 'unconfined', '--', 'grep', 'SigIgn', '/proc/self/status'])",
+        bin().to_str().unwrap()
+    );
+    let mut cmd = std::process::Command::new("python3");
+    cmd.args(["-c", &code])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let out = output_of(cmd);
+    assert_eq!(out.code, Some(0), "{out:?}");
+    // The program gets SIGCHLD (17, bit 16) back as ignored.
+    let ign = out.stdout.split_whitespace().nth(1).expect("SigIgn line");
+    let mask = u64::from_str_radix(ign, 16).unwrap();
+    assert!(mask & (1 << 16) != 0, "SigIgn {ign}");
+}
+
+#[test]
+fn grace_gives_up_on_processes_outside_the_group_when_not_pid1() {
+    let out = Run::new(&[
+        "-s",
+        "--grace",
+        "300ms",
+        "--log-format",
+        "raw",
+        "--seccomp",
+        "unconfined",
+        "--",
+        "sh",
+        "-c",
+        "setsid sleep 30 & exit 0",
+    ])
+    .output_within(Duration::from_secs(20));
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(
+        out.elapsed < Duration::from_secs(5),
+        "took {:?}",
+        out.elapsed
+    );
+}

@@ -324,3 +324,19 @@ fn a_second_listener_is_refused_clearly() {
     assert!(!inner.exists());
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn a_program_that_cannot_be_executed_never_hangs_the_recording() {
+    let d = tmpdir("noexec");
+    let script = d.join("script.sh");
+    std::fs::write(&script, "#!/bin/sh\necho hi\n").unwrap();
+    let profile = d.join("p.json");
+    // exec fails after the recording filter is in; the child's exit is a
+    // recorded call PID 1 must still answer.
+    for _ in 0..20 {
+        let out = learn(&profile, &[], &[script.to_str().unwrap()]);
+        assert_eq!(out.code, Some(126), "{out:?}");
+        assert!(out.elapsed < std::time::Duration::from_secs(10), "{out:?}");
+    }
+    let _ = std::fs::remove_dir_all(&d);
+}

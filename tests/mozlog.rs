@@ -307,3 +307,15 @@ fn pid1_child_of(pid: i32) -> i32 {
         std::thread::yield_now();
     }
 }
+
+#[test]
+fn a_grandchild_that_keeps_writing_does_not_keep_hardinit_alive() {
+    let out = mozlog("(while :; do echo tick; sleep 0.1; done) & echo started")
+        .output_within(Duration::from_secs(20));
+    assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(
+        out.elapsed < Duration::from_secs(6),
+        "took {:?}",
+        out.elapsed
+    );
+}

@@ -811,3 +811,26 @@ fn measure_default_profile() {
         );
     }
 }
+
+#[test]
+fn a_profile_that_would_block_the_start_itself_is_refused() {
+    let dir = std::env::temp_dir().join(format!("hardinit-seccomp-min-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let profile = dir.join("no-read.json");
+    std::fs::write(
+        &profile,
+        r#"{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["read"],"action":"SCMP_ACT_ERRNO"}]}"#,
+    )
+    .unwrap();
+    for first in ["check", "--log-format"] {
+        let mut args = vec![first];
+        if first == "--log-format" {
+            args.push("raw");
+        }
+        args.extend(["--seccomp", profile.to_str().unwrap(), "--", "true"]);
+        let out = Run::new(&args).output();
+        assert_eq!(out.code, Some(125), "{out:?}");
+        assert!(out.stderr.contains("does not allow read"), "{}", out.stderr);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -39,6 +39,10 @@ pub(super) const NEEDED: &[&str] = &[
     // learn: notifications and the profile file
     "ioctl",
     "openat",
+    // musl's open() and stat() use the legacy calls on x86_64
+    "open",
+    "stat",
+    "lstat",
     "rename",
     "renameat",
     "renameat2",
