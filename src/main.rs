@@ -236,7 +236,8 @@ fn init(plan: &plan::Plan, signals: SignalSetup) -> u8 {
             return fail(format!("verification failed: {e}"));
         }
     };
-    let diffs = report::verify(&test_hooks::expected(&plan.expect), &status);
+    let mut diffs = report::verify(&test_hooks::expected(&plan.expect), &status);
+    diffs.extend(report::verify_limits(&pid.to_string(), &plan.child.rlimits));
     if !diffs.is_empty() {
         started.abort();
         return fail(format!(

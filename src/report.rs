@@ -166,6 +166,35 @@ fn ids(st: &Status, prefix: &str, key: &str, map: &mut Map<String, Value>) {
     }
 }
 
+/// The rlimits the plan sets, read back from `/proc/<pid>/limits`: every
+/// one that differs (or cannot be read), as "rlimit NAME: ...".
+pub fn verify_limits(pid: &str, want: &[crate::rlimit::Limit]) -> Vec<String> {
+    let names: Vec<&str> = want.iter().map(|l| l.name).collect();
+    let got = limits(pid, &names);
+    want.iter()
+        .filter_map(|l| {
+            let expected = format!(
+                "{}={}:{}",
+                l.name,
+                crate::rlimit::show(l.soft),
+                crate::rlimit::show(l.hard)
+            );
+            let found = got.iter().find(|g| g.split('=').next() == Some(l.name));
+            match found {
+                Some(g) if *g == expected => None,
+                Some(g) => Some(format!(
+                    "rlimit {}: expected {expected}, kernel reports {g}",
+                    l.name
+                )),
+                None => Some(format!(
+                    "rlimit {}: missing from /proc/<pid>/limits",
+                    l.name
+                )),
+            }
+        })
+        .collect()
+}
+
 /// `/proc/<pid>/limits` -> "nofile=1024:4096" for the named limits.
 fn limits(pid: &str, names: &[&str]) -> Vec<String> {
     let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/limits")) else {
