@@ -566,6 +566,11 @@ Logging:
   --stderr-severity N      Severity of stderr lines [3]
   --debug                  print the restrictions as the kernel reports them
 
+learn:
+  -o, --output FILE        where to write the learned Docker/OCI profile
+  --merge FILE             union with an earlier profile (repeatable)
+  --duration DURATION      write the profile and stop PROGRAM after this long
+
 Every option can also be set as HARDINIT_<NAME> (e.g. HARDINIT_CAP_ADD=NET_BIND_SERVICE,
 lists comma-separated); a flag wins. HARDINIT_* variables are not passed to PROGRAM.
 
