@@ -243,14 +243,7 @@ fn fixtures_compile_for_both_arches() {
                     c.instructions,
                     c.programs.iter().map(Vec::len).sum::<usize>()
                 );
-                println!(
-                    "{file} {arch} caps={}: {} programs, {} instructions, {} allowed, skipped {:?}",
-                    caps.len(),
-                    c.programs.len(),
-                    c.instructions,
-                    c.allowed.len(),
-                    c.skipped
-                );
+                print_summary(file, arch, caps.len(), &c);
             }
         }
     }
@@ -583,14 +576,7 @@ fn embedded_profiles_compile_and_explain_every_entry() {
         for arch in [Arch::X86_64, Arch::Aarch64] {
             for caps in [&[][..], DOCKER_CAPS] {
                 let c = compile(&p, &target(arch, caps)).unwrap();
-                println!(
-                    "{name} {arch} caps={}: {} programs, {} instructions, {} allowed, skipped {:?}",
-                    caps.len(),
-                    c.programs.len(),
-                    c.instructions,
-                    c.allowed.len(),
-                    c.skipped
-                );
+                print_summary(name, arch, caps.len(), &c);
             }
         }
     }
@@ -799,5 +785,16 @@ fn embedded_default_under_the_interpreter() {
     assert_eq!(
         run_all(&c, &call(Arch::X86_64, "modify_ldt", &[])),
         errno(libc::EPERM)
+    );
+}
+
+/// The numbers the README quotes, printed with --nocapture.
+fn print_summary(name: &str, arch: Arch, caps: usize, c: &Compiled) {
+    println!(
+        "{name} {arch} caps={caps}: {} programs, {} instructions, {} allowed, skipped {:?}",
+        c.programs.len(),
+        c.instructions,
+        c.allowed.len(),
+        c.skipped
     );
 }
