@@ -39,6 +39,16 @@ fn kernel_abi() -> i64 {
     v["landlock_abi"].as_i64().unwrap_or(0)
 }
 
+/// The kernel has at least Landlock ABI `min`; otherwise print why the
+/// test cannot run (a failure under CI).
+fn has_abi(min: i64, why: &str) -> bool {
+    if kernel_abi() < min {
+        skip(why);
+        return false;
+    }
+    true
+}
+
 fn probe(flags: &[&str], ops: &[&str]) -> Output {
     probe_at(&example("landlock_probe"), flags, ops)
 }
@@ -58,8 +68,10 @@ fn results(out: &Output) -> Vec<String> {
 
 #[test]
 fn read_only_denies_writes_outside_the_writable_set() {
-    if kernel_abi() < 3 {
-        skip("this kernel's Landlock ABI is below 3 (needed for --read-only)");
+    if !has_abi(
+        3,
+        "this kernel's Landlock ABI is below 3 (needed for --read-only)",
+    ) {
         return;
     }
     let s = Scratch::new("ro");
@@ -112,8 +124,7 @@ fn read_only_denies_writes_outside_the_writable_set() {
 
 #[test]
 fn real_programs_keep_working_read_only() {
-    if kernel_abi() < 3 {
-        skip("this kernel's Landlock ABI is below 3");
+    if !has_abi(3, "this kernel's Landlock ABI is below 3") {
         return;
     }
     let s = Scratch::new("programs");
@@ -156,8 +167,7 @@ fn real_programs_keep_working_read_only() {
 
 #[test]
 fn nothing_written_can_be_executed() {
-    if kernel_abi() < 1 {
-        skip("this kernel has no Landlock");
+    if !has_abi(1, "this kernel has no Landlock") {
         return;
     }
     let s = Scratch::new("noexec");
@@ -188,8 +198,10 @@ fn nothing_written_can_be_executed() {
 
 #[test]
 fn tcp_port_allowlists() {
-    if kernel_abi() < 4 {
-        skip("this kernel's Landlock ABI is below 4 (TCP rules need Linux 6.7+)");
+    if !has_abi(
+        4,
+        "this kernel's Landlock ABI is below 4 (TCP rules need Linux 6.7+)",
+    ) {
         return;
     }
     let free = || {
@@ -275,8 +287,7 @@ fn missing_kernel_support_fails_closed_or_warns() {
 
 #[test]
 fn debug_report_shows_landlock() {
-    if kernel_abi() < 3 {
-        skip("this kernel's Landlock ABI is below 3");
+    if !has_abi(3, "this kernel's Landlock ABI is below 3") {
         return;
     }
     let out = Run::new(&[
