@@ -181,7 +181,8 @@ impl<'a> Supervisor<'a> {
             if self.finished(now) {
                 break;
             }
-            let mut fds: Vec<libc::pollfd> = Vec::with_capacity(4);
+            // At most five fds: a fixed array, nothing allocated per wake-up.
+            let mut fds = PollSet::default();
             fds.push(pollfd(self.sigfd, libc::POLLIN));
             let reading = self.out.pending() < HIGH_WATER;
             let draining_stale = self.main_status.is_some() && reading && self.drain_over(now);
@@ -197,7 +198,7 @@ impl<'a> Supervisor<'a> {
                 fds.push(pollfd(l.fd, libc::POLLIN));
             }
             let timeout = self.poll_timeout(now);
-            match sys::poll(&mut fds, timeout) {
+            match sys::poll(fds.as_mut_slice(), timeout) {
                 Ok(_) | Err(Errno::EINTR) => {}
                 Err(e) => {
                     // Only ENOMEM is possible here; back off instead of spinning.
@@ -205,7 +206,7 @@ impl<'a> Supervisor<'a> {
                     std::thread::sleep(std::time::Duration::from_millis(10));
                 }
             }
-            for p in &fds {
+            for p in fds.as_slice() {
                 if p.revents == 0 {
                     continue;
                 }
@@ -325,25 +326,24 @@ impl<'a> Supervisor<'a> {
     }
 
     fn poll_timeout(&self, now: u64) -> libc::c_int {
-        let mut deadlines: Vec<u64> = [
+        let exited = self.main_status.is_some();
+        // The drain deadline only runs while we read (back-pressure pauses
+        // it); the stall deadline only while output waits.
+        let drain = (exited && self.reading() && self.streams.iter().any(|s| s.open))
+            .then(|| self.drain_deadline());
+        let stall = (exited && self.out.pending() > 0 && !self.out.broken)
+            .then_some(self.out.last_progress + FLUSH_STALL_NS);
+        let nearest = [
             self.grace_deadline,
             self.cleanup_deadline,
             self.learn_deadline,
+            drain,
+            stall,
         ]
         .into_iter()
         .flatten()
-        .collect();
-        if self.main_status.is_some() {
-            // The drain deadline only runs while we read (back-pressure
-            // pauses it); the stall deadline only while output waits.
-            if self.reading() && self.streams.iter().any(|s| s.open) {
-                deadlines.push(self.drain_deadline());
-            }
-            if self.out.pending() > 0 && !self.out.broken {
-                deadlines.push(self.out.last_progress + FLUSH_STALL_NS);
-            }
-        }
-        match deadlines.into_iter().min() {
+        .min();
+        match nearest {
             None => -1,
             Some(d) => {
                 (d.saturating_sub(now).div_ceil(1_000_000)).min(i32::MAX as u64) as libc::c_int
@@ -590,6 +590,26 @@ impl<'a> Supervisor<'a> {
                 }
             }
         }
+    }
+}
+
+/// The loop's poll set: signalfd, two pipes, stdout, the learn listener.
+#[derive(Default)]
+struct PollSet {
+    fds: [libc::pollfd; 5],
+    len: usize,
+}
+
+impl PollSet {
+    fn push(&mut self, p: libc::pollfd) {
+        self.fds[self.len] = p;
+        self.len += 1;
+    }
+    fn as_slice(&self) -> &[libc::pollfd] {
+        &self.fds[..self.len]
+    }
+    fn as_mut_slice(&mut self) -> &mut [libc::pollfd] {
+        &mut self.fds[..self.len]
     }
 }
 
