@@ -214,6 +214,103 @@ fn calls_for(p: &Profile, arch: Arch, nr: u32, conditional: bool) -> Vec<[u64; 6
     out
 }
 
+/// Every call worth trying on `arch`: syscall numbers 0..=470 and some
+/// beyond, each also as an x32 number and from foreign architectures, and
+/// for numbers some filter looks at the arguments of, the argument values
+/// of `calls_for`.
+fn all_calls(p: &Profile, arch: Arch, filters: &[Filter]) -> Vec<Call> {
+    let conditional: BTreeSet<u32> = filters
+        .iter()
+        .flat_map(|f| f.chains.iter())
+        .filter(|(_, c)| c.is_some())
+        .map(|(nr, _)| *nr as u32)
+        .collect();
+    let (audit, foreign) = match arch {
+        Arch::X86_64 => (AUDIT_ARCH_X86_64, [AUDIT_ARCH_I386, AUDIT_ARCH_AARCH64]),
+        Arch::Aarch64 => (AUDIT_ARCH_AARCH64, [AUDIT_ARCH_ARM, AUDIT_ARCH_X86_64]),
+    };
+    let call = |arch, nr: u32, args| Call {
+        arch,
+        nr: nr as i32,
+        args,
+    };
+    let numbers = (0..=470u32).chain([471, 511, 512, 547, 999, 0x3fff_ffff, u32::MAX]);
+    let mut calls = Vec::new();
+    for nr in numbers {
+        for args in calls_for(p, arch, nr, conditional.contains(&nr)) {
+            calls.push(call(audit, nr, args));
+        }
+        calls.push(call(audit, nr | X32_SYSCALL_BIT, [0; 6]));
+        for f in foreign {
+            calls.push(call(f, nr, [0; 6]));
+        }
+    }
+    calls
+}
+
+/// kernel/seccomp.c seccomp_run_filters over programs in installation
+/// order: newest first, a result replaces the current one only if its
+/// action is strictly stricter.
+fn run_stacked(programs: &[BpfProgram], c: &Call) -> u32 {
+    let rank = |r: u32| (r & libc::SECCOMP_RET_ACTION_FULL) as i32;
+    let mut ret = libc::SECCOMP_RET_ALLOW;
+    for prog in programs.iter().rev() {
+        let r = run(prog, c);
+        if rank(r) < rank(ret) {
+            ret = r;
+        }
+    }
+    ret
+}
+
+/// The one program hardinit installs against the stacked filters (one per
+/// action, seccompiler's model) run with the kernel's precedence: the same
+/// result for every call, on every profile, arch and capability set.
+#[test]
+fn one_program_matches_the_stacked_filters() {
+    for p in profiles() {
+        for arch in [Arch::X86_64, Arch::Aarch64] {
+            for caps in [&[][..], DOCKER_CAPS] {
+                let t = target(arch, caps);
+                let filters = compile::stack(&p, &t).unwrap().filters;
+                let stacked: Vec<BpfProgram> = filters
+                    .iter()
+                    .map(|f| compile::build(f, arch).unwrap())
+                    .collect();
+                let one = compile(&p, &t).unwrap();
+                assert_eq!(one.programs.len(), 1, "{} {arch}", p.name);
+                let prog = &one.programs[0];
+                if let Some(why) = kernel_refuses(prog) {
+                    panic!("{} {arch}: the kernel would refuse it: {why}", p.name);
+                }
+                let calls = all_calls(&p, arch, &filters);
+                let mut results: BTreeMap<u32, usize> = BTreeMap::new();
+                for c in &calls {
+                    let want = run_stacked(&stacked, c);
+                    assert_eq!(
+                        run(prog, c),
+                        want,
+                        "{} {arch} caps={}: {c:x?}",
+                        p.name,
+                        caps.len()
+                    );
+                    *results.entry(want).or_default() += 1;
+                }
+                println!(
+                    "{} {arch} caps={}: {} calls, {} filters of {:?} instructions -> one of {}, \
+                     results {results:x?}",
+                    p.name,
+                    caps.len(),
+                    calls.len(),
+                    stacked.len(),
+                    stacked.iter().map(Vec::len).collect::<Vec<_>>(),
+                    prog.len(),
+                );
+            }
+        }
+    }
+}
+
 #[test]
 fn binary_search_programs_match_the_linear_ones() {
     for p in profiles() {
@@ -242,41 +339,15 @@ fn binary_search_programs_match_the_linear_ones() {
                         .count();
                     assert!(trampolines > 0, "sparse: no trampoline exercised");
                 }
-                let conditional: BTreeSet<u32> = filters
-                    .iter()
-                    .flat_map(|f| f.chains.iter())
-                    .filter(|(_, c)| c.is_some())
-                    .map(|(nr, _)| *nr as u32)
-                    .collect();
-                let (audit, foreign) = match arch {
-                    Arch::X86_64 => (AUDIT_ARCH_X86_64, [AUDIT_ARCH_I386, AUDIT_ARCH_AARCH64]),
-                    Arch::Aarch64 => (AUDIT_ARCH_AARCH64, [AUDIT_ARCH_ARM, AUDIT_ARCH_X86_64]),
-                };
-                let numbers = (0..=470u32).chain([471, 511, 512, 547, 999, 0x3fff_ffff, u32::MAX]);
-                let mut calls = Vec::new();
-                for nr in numbers {
-                    for args in calls_for(&p, arch, nr, conditional.contains(&nr)) {
-                        calls.push((audit, nr, args));
-                    }
-                    calls.push((audit, nr | X32_SYSCALL_BIT, [0; 6]));
-                    for f in foreign {
-                        calls.push((f, nr, [0; 6]));
-                    }
-                }
+                let calls = all_calls(&p, arch, &filters);
                 let mut results: BTreeMap<u32, usize> = BTreeMap::new();
-                for (arch_value, nr, args) in &calls {
-                    let c = Call {
-                        arch: *arch_value,
-                        nr: *nr as i32,
-                        args: *args,
-                    };
+                for c in &calls {
                     for (i, (o, n)) in old.iter().zip(&new).enumerate() {
-                        let want = run(o, &c);
+                        let want = run(o, c);
                         assert_eq!(
-                            run(n, &c),
+                            run(n, c),
                             want,
-                            "{} {arch} caps={} filter {i}: nr {nr:#x} arch {arch_value:#x} \
-                             args {args:x?}",
+                            "{} {arch} caps={} filter {i}: {c:x?}",
                             p.name,
                             caps.len()
                         );

@@ -1,4 +1,4 @@
-//! `Profile` + `Target` -> stacked BPF programs.
+//! `Profile` + `Target` -> one BPF program.
 //!
 //! # Which rule wins
 //!
@@ -18,9 +18,21 @@
 //!
 //! # Construction
 //!
-//! Each filter has one match action (as seccompiler's filters do), and the
+//! One program (`compile`): per syscall number, the entries that name it,
+//! strictest action first (ties between two ERRNOs: the entry that comes
+//! first in the profile), each a rule (its argument conditions) with its
+//! action; the first rule that holds decides, an entry without conditions
+//! ends the list, and a call no entry matches gets D, the default action.
+//! One filter means one program for the kernel to check, convert and JIT at
+//! start-up, and one program per system call for as long as the program
+//! runs, however many distinct actions the profile uses.
+//!
+//! The same precedence can be built from stacked filters, one match action
+//! each, as seccompiler's filters are (`stack`, kept as the reference the
+//! single program is tested against, by interpretation over every number
+//! and argument value the profile compares, in bpf_equivalence.rs): the
 //! kernel runs every installed filter and keeps the strictest result (ties:
-//! the most recently installed filter). So, for a profile with default action D:
+//! the most recently installed filter). For a profile with default action D:
 //!
 //! * one filter per distinct non-ALLOW action A: entries with action A -> A,
 //!   anything else -> ALLOW. Installed in reverse order of first appearance,
@@ -55,8 +67,6 @@ use super::{table, Arch, Compiled, Error, Target};
 
 /// Per filter (include/uapi/linux/bpf_common.h).
 const BPF_MAXINSNS: usize = 4096;
-/// Over all stacked filters, each counted with 4 extra (kernel/seccomp.c).
-const MAX_INSNS_PER_PATH: usize = 32768;
 
 /// Arguments the kernel declares `int`/`unsigned int` (or a 32-bit typedef).
 /// The kernel uses only their low 32 bits, so a 64-bit comparison could be
@@ -90,6 +100,7 @@ const INT_ARGS: &[(&str, &[u8])] = &[
 ];
 
 /// Per syscall number: `None` = unconditional, `Some(rules)` = any of the rules.
+#[cfg(test)]
 type Chains = BTreeMap<i64, Option<Vec<SeccompRule>>>;
 
 struct Entry {
@@ -100,6 +111,7 @@ struct Entry {
 
 /// One filter of the stack: calls that match `chains` get `on_match`, the
 /// others `mismatch`.
+#[cfg(test)]
 pub(super) struct Filter {
     pub on_match: Action,
     pub mismatch: Action,
@@ -108,14 +120,70 @@ pub(super) struct Filter {
 
 /// The entries of a profile that apply to one target, and the filters they
 /// make, in installation order.
+#[cfg(test)]
 pub(super) struct Stack {
     pub filters: Vec<Filter>,
-    entries: Vec<Entry>,
-    skipped: Vec<String>,
 }
 
-/// Which entries apply to `target`, and the filters they make.
+/// Which entries apply to `target`, and the stacked filters they make.
+#[cfg(test)]
 pub(super) fn stack(profile: &Profile, target: &Target) -> Result<Stack, Error> {
+    let (entries, _) = entries(profile, target)?;
+    let default = profile.default_action;
+    let arch = target.arch;
+    let err = |path: &str, message: String| Error::new(&profile.name, path, message);
+
+    let actions = actions(&entries);
+    let mut filters = Vec::new();
+    for &a in actions.iter().rev() {
+        filters.push(Filter {
+            on_match: a,
+            mismatch: Action::Allow,
+            chains: chains(entries.iter().filter(|e| e.action == a)),
+        });
+    }
+    if default != Action::Allow {
+        filters.push(Filter {
+            on_match: Action::Allow,
+            mismatch: default,
+            chains: chains(entries.iter()),
+        });
+    }
+
+    // seccomp(2) itself must pass every filter but the last one.
+    if let Some(nr) = super::syscall_number(arch, "seccomp") {
+        let early = &filters[..filters.len() - 1];
+        if let Some(f) = early.iter().find(|f| f.chains.contains_key(&nr)) {
+            return Err(err(
+                "syscalls",
+                format!(
+                    "an entry gives seccomp {}, but this profile needs {} stacked filters and \
+                     the later ones are installed with seccomp(2); leave seccomp to the default \
+                     action instead",
+                    f.on_match,
+                    filters.len()
+                ),
+            ));
+        }
+    }
+
+    Ok(Stack { filters })
+}
+
+/// The non-ALLOW actions of `entries` in order of first appearance.
+fn actions(entries: &[Entry]) -> Vec<Action> {
+    let mut actions: Vec<Action> = Vec::new();
+    for e in entries {
+        if e.action != Action::Allow && !actions.contains(&e.action) {
+            actions.push(e.action);
+        }
+    }
+    actions
+}
+
+/// The entries of `profile` that apply to `target`, one per syscall name,
+/// in profile order; and the names this architecture does not have.
+fn entries(profile: &Profile, target: &Target) -> Result<(Vec<Entry>, Vec<String>), Error> {
     let err = |path: &str, message: String| Error::new(&profile.name, path, message);
     let arch = target.arch;
     let default = profile.default_action;
@@ -176,75 +244,16 @@ pub(super) fn stack(profile: &Profile, target: &Target) -> Result<Stack, Error> 
         ));
     }
 
-    // Non-ALLOW actions in order of first appearance.
-    let mut actions: Vec<Action> = Vec::new();
-    for e in &entries {
-        if e.action != Action::Allow && !actions.contains(&e.action) {
-            actions.push(e.action);
-        }
-    }
-    let mut filters = Vec::new();
-    for &a in actions.iter().rev() {
-        filters.push(Filter {
-            on_match: a,
-            mismatch: Action::Allow,
-            chains: chains(entries.iter().filter(|e| e.action == a)),
-        });
-    }
-    if default != Action::Allow {
-        filters.push(Filter {
-            on_match: Action::Allow,
-            mismatch: default,
-            chains: chains(entries.iter()),
-        });
-    }
-
-    // seccomp(2) itself must pass every filter but the last one.
-    if let Some(nr) = super::syscall_number(arch, "seccomp") {
-        let early = &filters[..filters.len() - 1];
-        if let Some(f) = early.iter().find(|f| f.chains.contains_key(&nr)) {
-            return Err(err(
-                "syscalls",
-                format!(
-                    "an entry gives seccomp {}, but this profile needs {} stacked filters and \
-                     the later ones are installed with seccomp(2); leave seccomp to the default \
-                     action instead",
-                    f.on_match,
-                    filters.len()
-                ),
-            ));
-        }
-    }
-
-    Ok(Stack {
-        filters,
-        entries,
-        skipped,
-    })
+    Ok((entries, skipped))
 }
 
 pub(super) fn compile(profile: &Profile, target: &Target) -> Result<Compiled, Error> {
     let err = |path: &str, message: String| Error::new(&profile.name, path, message);
-    let Stack {
-        filters,
-        entries,
-        skipped,
-    } = stack(profile, target)?;
+    let (entries, skipped) = entries(profile, target)?;
     let arch = target.arch;
-    let mut programs = Vec::new();
-    for f in &filters {
-        programs.push(build(f, arch).map_err(|m| err("", m))?);
-    }
-    let instructions: usize = programs.iter().map(Vec::len).sum();
-    let path_len = instructions + 4 * programs.len();
-    if path_len > MAX_INSNS_PER_PATH {
-        return Err(err(
-            "",
-            format!(
-                "the filters need {path_len} instructions, over the kernel's {MAX_INSNS_PER_PATH}"
-            ),
-        ));
-    }
+    let program = single(&entries, profile.default_action, arch).map_err(|m| err("", m))?;
+    let instructions = program.len();
+    let programs = vec![program];
 
     Ok(Compiled {
         name: profile.name.clone(),
@@ -307,6 +316,7 @@ fn condition(name: &str, cmp: &ArgCmp) -> Result<SeccompCondition, String> {
     SeccompCondition::new(cmp.index, len, op, datum).map_err(|e| e.to_string())
 }
 
+#[cfg(test)]
 fn chains<'a>(entries: impl Iterator<Item = &'a Entry>) -> Chains {
     let mut out = Chains::new();
     for e in entries {
@@ -320,7 +330,51 @@ fn chains<'a>(entries: impl Iterator<Item = &'a Entry>) -> Chains {
     out
 }
 
-/// A filter's program (bpf.rs), checked against the kernel's size limit.
+/// The whole profile as one program (see "Construction" above).
+fn single(entries: &[Entry], default: Action, arch: Arch) -> Result<BpfProgram, String> {
+    let actions = actions(entries);
+    // Strictest first; among equally strict actions (two ERRNOs) the one
+    // that appears first in the profile, as the stacked filters rank them.
+    let order = |a: Action| (a.rank(), actions.iter().position(|x| *x == a));
+    let mut by_nr: BTreeMap<i64, Vec<&Entry>> = BTreeMap::new();
+    for e in entries {
+        by_nr.entry(e.nr).or_default().push(e);
+    }
+    let mut decisions = BTreeMap::new();
+    for (nr, mut list) in by_nr {
+        let nr = u32::try_from(nr).map_err(|_| format!("syscall number {nr} out of range"))?;
+        list.sort_by_key(|e| order(e.action));
+        let mut rules = Vec::new();
+        let mut otherwise = default.ret();
+        for e in list {
+            match &e.rule {
+                Some(r) => rules.push((r.clone(), e.action.ret())),
+                // Unconditional: decides every call the rules before it let
+                // through; the ones after it never run.
+                None => {
+                    otherwise = e.action.ret();
+                    break;
+                }
+            }
+        }
+        let decision = match rules.is_empty() {
+            true => Decision::Return(otherwise),
+            false => Decision::Rules { rules, otherwise },
+        };
+        decisions.insert(nr, decision);
+    }
+    let prog = bpf::program(arch, decisions, default.ret());
+    if prog.len() > BPF_MAXINSNS {
+        return Err(format!(
+            "the filter has {} instructions, the kernel accepts at most {BPF_MAXINSNS}",
+            prog.len()
+        ));
+    }
+    Ok(prog)
+}
+
+/// A stacked filter's program (bpf.rs), checked against the kernel's size limit.
+#[cfg(test)]
 pub(super) fn build(filter: &Filter, arch: Arch) -> Result<BpfProgram, String> {
     let mut decisions = BTreeMap::new();
     for (nr, chain) in &filter.chains {

@@ -183,7 +183,7 @@ pub struct Compiled {
     pub name: String,
     /// e.g. "SCMP_ACT_ERRNO(1)".
     pub default_action: String,
-    /// In installation order.
+    /// In installation order; `compile` makes one, whatever the profile.
     pub programs: Vec<seccompiler::BpfProgram>,
     /// Syscalls some call can get through with (unconditionally or on its arguments), sorted.
     pub allowed: Vec<String>,
