@@ -5,6 +5,8 @@
 //! `supervisor` (signals, reaping, logs) -> exit code. Only `main` decides
 //! the exit code.
 
+#![cfg_attr(not(test), no_main)]
+
 mod caps;
 mod cli;
 mod events;
@@ -25,17 +27,27 @@ mod user;
 use cli::{Command, Parsed};
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
-use std::process::ExitCode;
 
 /// hardinit's own failure before the program ran.
 const EXIT_FAILED: u8 = 125;
 /// tini's code for its own failures, kept in tini mode.
 const EXIT_TINI_FAILED: u8 = 1;
 
-fn main() -> ExitCode {
-    ExitCode::from(run())
+/// The C entry point, called by the C library's start-up with nothing of
+/// Rust's runtime start-up before it: that would set SIGPIPE to ignored
+/// (inherited by every program we start), read /proc/self/maps and install
+/// a signal stack for its stack-overflow message, about 20 system calls and
+/// a tenth of a millisecond on every container start. What of it hardinit
+/// needs it does itself: the signal set-up below and `ensure_std_fds`.
+/// `std::env::args_os` still works: the C library hands argv to the
+/// standard library's `.init_array` hook before this runs.
+#[cfg(not(test))]
+#[no_mangle]
+extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
+    libc::c_int::from(run())
 }
 
+#[cfg_attr(test, allow(dead_code))]
 fn run() -> u8 {
     let args: Vec<OsString> = std::env::args_os().collect();
     let argv0 = args.first().cloned().unwrap_or_default();
@@ -153,6 +165,9 @@ fn init_signals() -> Result<SignalSetup, String> {
     // exit. Take the default; the child gets the inherited one back.
     let chld = sys::set_disposition(libc::SIGCHLD, libc::SIG_DFL)
         .map_err(|e| format!("sigaction: {e}"))?;
+    // Nothing before us touched SIGPIPE (no Rust runtime start-up, see
+    // `main`): this is what execve gave us and what the child gets back.
+    let pipe = sys::disposition(libc::SIGPIPE).map_err(|e| format!("sigaction: {e}"))?;
     let fd = sys::signalfd(&set).map_err(|e| format!("signalfd: {e}"))?;
     Ok(SignalSetup {
         fd,
@@ -160,7 +175,7 @@ fn init_signals() -> Result<SignalSetup, String> {
             mask,
             ttin,
             ttou,
-            pipe: sys::inherited_sigpipe(),
+            pipe,
             chld,
         },
     })
@@ -229,34 +244,10 @@ fn init(plan: &plan::Plan, signals: SignalSetup) -> u8 {
 
     // Verification: the kernel's view of the child must match the plan
     // before any of the program's code runs.
-    let status = match report::Status::read(&pid.to_string()) {
-        Ok(s) => s,
-        Err(e) => {
+    if plan.verifies() {
+        if let Err(msg) = verify(plan, pid) {
             started.abort();
-            return fail(format!("verification failed: {e}"));
-        }
-    };
-    let mut diffs = report::verify(&test_hooks::expected(&plan.expect), &status);
-    diffs.extend(report::verify_limits(&pid.to_string(), &plan.child.rlimits));
-    if !diffs.is_empty() {
-        started.abort();
-        return fail(format!(
-            "verification failed, {} was not started: the kernel reports restrictions other than planned: {}",
-            plan.program,
-            diffs.join("; ")
-        ));
-    }
-    if plan.debug {
-        let m = report::of_child(plan, pid, &status);
-        if plan.log.is_some() {
-            events::queue_record("hardinit.restrictions", 6, &m);
-        } else {
-            let text = format!(
-                "hardinit: restrictions of {} (pid {pid}), as the kernel reports them:\n{}",
-                plan.program,
-                report::table(&m)
-            );
-            let _ = sys::write_all(libc::STDERR_FILENO, text.as_bytes());
+            return fail(msg);
         }
     }
     let learner = match started.release() {
@@ -296,6 +287,36 @@ fn init(plan: &plan::Plan, signals: SignalSetup) -> u8 {
         let _ = sys::set_flags(libc::STDOUT_FILENO, flags);
     }
     exit_code(status, &plan.remap_exit)
+}
+
+/// Compare the stopped child's /proc with the plan (and print the report
+/// `--debug` asks for); the message naming every difference otherwise.
+fn verify(plan: &plan::Plan, pid: libc::pid_t) -> Result<(), String> {
+    let status =
+        report::Status::read(&pid.to_string()).map_err(|e| format!("verification failed: {e}"))?;
+    let mut diffs = report::verify(&test_hooks::expected(&plan.expect), &status);
+    diffs.extend(report::verify_limits(&pid.to_string(), &plan.child.rlimits));
+    if !diffs.is_empty() {
+        return Err(format!(
+            "verification failed, {} was not started: the kernel reports restrictions other than planned: {}",
+            plan.program,
+            diffs.join("; ")
+        ));
+    }
+    if plan.debug {
+        let m = report::of_child(plan, pid, &status);
+        if plan.log.is_some() {
+            events::queue_record("hardinit.restrictions", 6, &m);
+        } else {
+            let text = format!(
+                "hardinit: restrictions of {} (pid {pid}), as the kernel reports them:\n{}",
+                plan.program,
+                report::table(&m)
+            );
+            let _ = sys::write_all(libc::STDERR_FILENO, text.as_bytes());
+        }
+    }
+    Ok(())
 }
 
 /// After the child runs, PID 1 sheds what it no longer needs: everything

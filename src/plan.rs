@@ -56,7 +56,7 @@ impl Current {
         let (effective, permitted, _) =
             sys::capget().map_err(|e| invalid(format!("capget: {e}")))?;
         let status = crate::report::Status::read("self").map_err(invalid)?;
-        let cap_last_cap = std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        let cap_last_cap = sys::read_text("/proc/sys/kernel/cap_last_cap")
             .ok()
             .and_then(|s| s.trim().parse().ok())
             .unwrap_or(40);
@@ -156,6 +156,20 @@ pub struct Plan {
     pub pid1_identity: Option<(u32, u32)>,
     pub current: Current,
     pub notes: Vec<String>,
+}
+
+impl Plan {
+    /// Whether the child stops before execve for PID 1 to compare the
+    /// kernel's view with the plan. Always when the plan restricts
+    /// anything; a plan that changes nothing (`--unconfined`, tini mode)
+    /// has nothing to compare, unless a report or `learn` wants the stop.
+    pub fn verifies(&self) -> bool {
+        self.expect != Expected::default()
+            || !self.child.rlimits.is_empty()
+            || self.child.landlock.is_some()
+            || self.child.learn.is_some()
+            || self.debug
+    }
 }
 
 /// Validate everything and build the plan.

@@ -18,8 +18,7 @@ pub struct Status {
 impl Status {
     pub fn read(pid: &str) -> Result<Status, String> {
         let path = format!("/proc/{pid}/status");
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
+        let text = crate::sys::read_text(&path).map_err(|e| format!("cannot read {path}: {e}"))?;
         Ok(Status::parse(&text))
     }
 
@@ -197,7 +196,7 @@ pub fn verify_limits(pid: &str, want: &[crate::rlimit::Limit]) -> Vec<String> {
 
 /// `/proc/<pid>/limits` -> "nofile=1024:4096" for the named limits.
 fn limits(pid: &str, names: &[&str]) -> Vec<String> {
-    let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/limits")) else {
+    let Ok(text) = crate::sys::read_text(&format!("/proc/{pid}/limits")) else {
         return Vec::new();
     };
     // Column titles as the kernel prints them, by prlimit's short names.

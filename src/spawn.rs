@@ -120,7 +120,7 @@ pub struct Inherited {
     pub mask: libc::sigset_t,
     pub ttin: libc::sigaction,
     pub ttou: libc::sigaction,
-    /// SIGPIPE as exec gave it to us (Rust's runtime ignores it in hardinit).
+    /// SIGPIPE as exec gave it to us.
     pub pipe: libc::sigaction,
     /// SIGCHLD as inherited (PID 1 needs the default to see exits).
     pub chld: libc::sigaction,
@@ -142,11 +142,13 @@ pub enum SpawnError {
     Vanished(String),
 }
 
-/// A child stopped just before execve, hardened, waiting for the go-ahead.
+/// A child stopped just before execve, hardened, waiting for the go-ahead;
+/// or, when the plan has nothing to verify, already on its way to execve.
 pub struct Started {
     pub pid: libc::pid_t,
     status_r: RawFd,
-    go_w: RawFd,
+    /// The go-ahead pipe; None when the child does not wait for one.
+    go_w: Option<RawFd>,
     /// `learn`: PID 1's end of the listener hand-off socket.
     learn_sock: Option<RawFd>,
 }
@@ -154,7 +156,10 @@ pub struct Started {
 const RECORD: usize = 8;
 
 /// Fork and run the hardening steps; returns once the child is ready for
-/// verification (or failed).
+/// verification (or failed). When the plan restricts nothing there is
+/// nothing to verify (`Plan::verifies`): the child goes straight on to
+/// execve and this returns at once, sparing every start two context
+/// switches and the /proc reads.
 pub fn start(
     plan: &Plan,
     inherited: &Inherited,
@@ -162,7 +167,10 @@ pub fn start(
 ) -> Result<Started, SpawnError> {
     let setup = |what: &str, e: Errno| SpawnError::Setup(format!("{what}: {e}"));
     let (status_r, status_w) = sys::pipe_cloexec().map_err(|e| setup("pipe", e))?;
-    let (go_r, go_w) = sys::pipe_cloexec().map_err(|e| setup("pipe", e))?;
+    let go = match plan.verifies() {
+        true => Some(sys::pipe_cloexec().map_err(|e| setup("pipe", e))?),
+        false => None,
+    };
     let learn_sock = match &plan.child.learn {
         Some(_) => Some(crate::learn::socketpair().map_err(|e| setup("socketpair", e))?),
         None => None,
@@ -185,7 +193,10 @@ pub fn start(
     let pid = sys::fork().map_err(|e| setup("fork", e))?;
     if pid == 0 {
         sys::close(status_r);
-        sys::close(go_w);
+        let go_r = go.map(|(r, w)| {
+            sys::close(w);
+            r
+        });
         let child_sock = learn_sock.map(|(ours, theirs)| {
             sys::close(ours);
             theirs
@@ -205,16 +216,27 @@ pub fn start(
     }
 
     sys::close(status_w);
-    sys::close(go_r);
+    let go_w = go.map(|(r, w)| {
+        sys::close(r);
+        w
+    });
     let learn_sock = learn_sock.map(|(ours, theirs)| {
         sys::close(theirs);
         ours
     });
+    let Some(go_w) = go_w else {
+        return Ok(Started {
+            pid,
+            status_r,
+            go_w: None,
+            learn_sock,
+        });
+    };
     match read_record(status_r) {
         Some((Step::Ready, _)) => Ok(Started {
             pid,
             status_r,
-            go_w,
+            go_w: Some(go_w),
             learn_sock,
         }),
         Some((step, errno)) => {
@@ -236,11 +258,13 @@ impl Started {
     /// Let the verified child exec; Ok once execve succeeded. In `learn`
     /// mode also returns the recording, already answering the child's calls.
     pub fn release(self) -> Result<(libc::pid_t, Option<crate::learn::Learner>), SpawnError> {
-        let sent = sys::write(self.go_w, b"G");
-        sys::close(self.go_w);
-        if let Err(e) = sent {
-            self.kill_and_reap();
-            return Err(SpawnError::Setup(format!("write to the child: {e}")));
+        if let Some(go_w) = self.go_w {
+            let sent = sys::write(go_w, b"G");
+            sys::close(go_w);
+            if let Err(e) = sent {
+                self.kill_and_reap();
+                return Err(SpawnError::Setup(format!("write to the child: {e}")));
+            }
         }
         let mut learner = None;
         if let Some(sock) = self.learn_sock {
@@ -285,7 +309,9 @@ impl Started {
 
     /// Kill the child before it ever runs the program.
     pub fn abort(&self) {
-        sys::close(self.go_w);
+        if let Some(go_w) = self.go_w {
+            sys::close(go_w);
+        }
         self.kill_and_reap();
     }
 
@@ -376,7 +402,7 @@ fn run_child(
     inherited: &Inherited,
     pipes: Option<&LogPipes>,
     status_w: RawFd,
-    go_r: RawFd,
+    go_r: Option<RawFd>,
     learn_sock: Option<RawFd>,
     argv: &[*const libc::c_char],
     envp: &[*const libc::c_char],
@@ -498,12 +524,14 @@ fn run_child(
     }
 
     // Verification: PID 1 reads /proc/<pid>/status and lets us go on.
-    report(status_w, Step::Ready, Errno::from_raw(0));
-    let mut go = [0u8; 1];
-    match sys::read(go_r, &mut go) {
-        Ok(1) if go[0] == b'G' => {}
-        Ok(_) => return Err((Step::Handshake, Errno::ECANCELED)),
-        Err(e) => return Err((Step::Handshake, e)),
+    if let Some(go_r) = go_r {
+        report(status_w, Step::Ready, Errno::from_raw(0));
+        let mut go = [0u8; 1];
+        match sys::read(go_r, &mut go) {
+            Ok(1) if go[0] == b'G' => {}
+            Ok(_) => return Err((Step::Handshake, Errno::ECANCELED)),
+            Err(e) => return Err((Step::Handshake, e)),
+        }
     }
 
     // `learn`: the recording filter goes in after verification, so that

@@ -61,37 +61,13 @@ pub fn set_disposition(sig: i32, handler: libc::sighandler_t) -> SysResult<libc:
     Ok(old)
 }
 
-/// Whether SIGPIPE was ignored when we were exec'd. Rust's runtime sets
-/// SIGPIPE to SIG_IGN before `main` runs, and an ignored disposition
-/// survives execve, so without this record every program would start with
-/// SIGPIPE ignored (`yes | head` would never end `yes`). An `.init_array`
-/// entry runs before the runtime's start-up and sees what execve gave us.
-static SIGPIPE_IGNORED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-extern "C" fn record_sigpipe() {
+/// A signal's current disposition, without changing it.
+pub fn disposition(sig: i32) -> SysResult<libc::sigaction> {
     // SAFETY: zeroed is a valid sigaction for the kernel to overwrite.
     let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
     // SAFETY: a query only (null new action); old is a valid out pointer.
-    if unsafe { libc::sigaction(libc::SIGPIPE, std::ptr::null(), &mut old) } == 0 {
-        SIGPIPE_IGNORED.store(
-            old.sa_sigaction == libc::SIG_IGN,
-            std::sync::atomic::Ordering::Relaxed,
-        );
-    }
-}
-
-#[used]
-#[link_section = ".init_array"]
-static RECORD_SIGPIPE: extern "C" fn() = record_sigpipe;
-
-/// SIGPIPE's disposition as inherited at exec (SIG_IGN or SIG_DFL).
-pub fn inherited_sigpipe() -> libc::sigaction {
-    // SAFETY: zeroed is a valid empty sigaction (SIG_DFL, no flags).
-    let mut action: libc::sigaction = unsafe { std::mem::zeroed() };
-    if SIGPIPE_IGNORED.load(std::sync::atomic::Ordering::Relaxed) {
-        action.sa_sigaction = libc::SIG_IGN;
-    }
-    action
+    check(unsafe { libc::sigaction(sig, std::ptr::null(), &mut old) })?;
+    Ok(old)
 }
 
 pub fn restore_disposition(sig: i32, old: &libc::sigaction) -> SysResult<()> {
@@ -161,6 +137,34 @@ pub fn read(fd: RawFd, buf: &mut [u8]) -> SysResult<usize> {
     } else {
         Ok(n as usize)
     }
+}
+
+/// A small file (under /proc mostly) as text: open, read until EOF, close.
+/// std's `read_to_string` asks for the size first, and /proc reports 0, so
+/// it reads in growing steps from 32 bytes: a dozen system calls where
+/// this makes three or four. Invalid UTF-8 is replaced.
+pub fn read_text(path: &str) -> SysResult<String> {
+    let path = std::ffi::CString::new(path).map_err(|_| Errno::EINVAL)?;
+    // SAFETY: path is a valid C string.
+    let fd = check(unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) })?;
+    let mut buf = vec![0u8; 4096];
+    let mut len = 0;
+    let result = loop {
+        if len == buf.len() {
+            buf.resize(len * 2, 0);
+        }
+        match read(fd, &mut buf[len..]) {
+            Ok(0) => break Ok(()),
+            Ok(n) => len += n,
+            Err(Errno::EINTR) => {}
+            Err(e) => break Err(e),
+        }
+    };
+    close(fd);
+    result?;
+    buf.truncate(len);
+    Ok(String::from_utf8(buf)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
 
 pub fn write(fd: RawFd, buf: &[u8]) -> SysResult<usize> {

@@ -293,6 +293,9 @@ fn simulated_abi(var: Option<&str>) -> Option<i32> {
 /// Before fork: check the options against the kernel and build the ruleset.
 /// None when no Landlock option is set.
 pub fn prepare(opts: &Options) -> Result<Option<Prepared>, Error> {
+    if !opts.any_set() {
+        return Ok(None);
+    }
     prepare_for_abi(opts, abi())
 }
 
