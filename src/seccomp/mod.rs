@@ -18,7 +18,11 @@ mod bpf;
 mod compile;
 pub mod own;
 pub mod profile;
+// The foreign architecture's table only for the tests (which compile for
+// both): a shipped binary only ever compiles for its own.
+#[cfg(any(test, target_arch = "aarch64"))]
 mod syscalls_aarch64;
+#[cfg(any(test, target_arch = "x86_64"))]
 mod syscalls_x86_64;
 
 pub use profile::Profile;
@@ -230,8 +234,14 @@ impl Compiled {
 
 fn table(arch: Arch) -> &'static [(&'static str, i64)] {
     match arch {
+        #[cfg(any(test, target_arch = "x86_64"))]
         Arch::X86_64 => &syscalls_x86_64::SYSCALLS,
+        #[cfg(any(test, target_arch = "aarch64"))]
         Arch::Aarch64 => &syscalls_aarch64::SYSCALLS,
+        // Not this binary's architecture (`Arch::native`): no profile is
+        // compiled for it outside the tests.
+        #[allow(unreachable_patterns)]
+        _ => &[],
     }
 }
 
