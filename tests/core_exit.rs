@@ -181,8 +181,14 @@ fn own_failures_have_their_codes_and_name_the_problem() {
             &["--grace", "needs a value"],
         ),
     ];
-    for (name, args, code, words) in cases {
-        let out = run(args).output();
+    // Hardened (the child stops for verification before execve) and
+    // --unconfined (nothing to verify: it goes straight on to execve).
+    for (mode, (name, args, code, words)) in [&[][..], &["--unconfined"][..]]
+        .into_iter()
+        .flat_map(|mode| cases.iter().map(move |c| (mode, c)))
+    {
+        let name = format!("{name} {mode:?}");
+        let out = run(&[mode, args].concat()).output();
         assert_eq!(out.code, Some(*code), "{name}: {out:?}");
         for w in *words {
             assert!(
