@@ -396,30 +396,37 @@ impl<'a> Supervisor<'a> {
     }
 
     fn handle_signals(&mut self) {
+        // SAFETY: signalfd_siginfo is plain data; zeroes are a valid value.
+        let mut batch: [libc::signalfd_siginfo; 8] = unsafe { std::mem::zeroed() };
         loop {
-            match sys::read_signal(self.sigfd) {
-                Ok(Some(info)) => {
-                    let sig = info.ssi_signo as i32;
-                    if sig == libc::SIGCHLD {
-                        self.reap_all();
-                    } else if info.ssi_pid as libc::pid_t == self.self_pid {
-                        // Raised by our own doing (SIGPIPE from a closed
-                        // stdout, SIGXFSZ from a full file): not the
-                        // program's business.
-                    } else {
-                        if self.learner.is_some() && (sig == libc::SIGTERM || sig == libc::SIGINT) {
-                            // Keep what was learned even if the program hangs.
-                            self.save_profile();
-                        }
-                        self.forward(sig);
-                    }
-                }
-                Ok(None) => break,
+            let n = match sys::read_signals(self.sigfd, &mut batch) {
+                Ok(n) => n,
                 Err(Errno::EINTR) => continue,
                 Err(e) => {
                     tracing::error!("reading signals failed: {e}");
-                    break;
+                    return;
                 }
+            };
+            for info in &batch[..n] {
+                let sig = info.ssi_signo as i32;
+                if sig == libc::SIGCHLD {
+                    self.reap_all();
+                } else if info.ssi_pid as libc::pid_t == self.self_pid {
+                    // Raised by our own doing (SIGPIPE from a closed
+                    // stdout, SIGXFSZ from a full file): not the
+                    // program's business.
+                } else {
+                    if self.learner.is_some() && (sig == libc::SIGTERM || sig == libc::SIGINT) {
+                        // Keep what was learned even if the program hangs.
+                        self.save_profile();
+                    }
+                    self.forward(sig);
+                }
+            }
+            // A short read took everything pending; what arrives later
+            // makes the signalfd readable again for the next poll.
+            if n < batch.len() {
+                return;
             }
         }
     }

@@ -81,17 +81,24 @@ pub fn signalfd(set: &libc::sigset_t) -> SysResult<RawFd> {
     check(unsafe { libc::signalfd(-1, set, libc::SFD_NONBLOCK | libc::SFD_CLOEXEC) })
 }
 
-/// One pending signal from the signalfd, or None when drained.
-pub fn read_signal(fd: RawFd) -> SysResult<Option<libc::signalfd_siginfo>> {
-    // SAFETY: signalfd_siginfo is plain data.
-    let mut info: libc::signalfd_siginfo = unsafe { std::mem::zeroed() };
+/// Pending signals from the signalfd into `buf`, as many as fit; 0 when
+/// none is pending. One read takes them all (the kernel fills whole
+/// records), so a wake-up costs one read, not one per signal plus the
+/// EAGAIN that tells the queue is empty.
+pub fn read_signals(fd: RawFd, buf: &mut [libc::signalfd_siginfo]) -> SysResult<usize> {
     let size = std::mem::size_of::<libc::signalfd_siginfo>();
-    // SAFETY: info is a valid buffer of `size` bytes.
-    let n = unsafe { libc::read(fd, &mut info as *mut _ as *mut libc::c_void, size) };
+    // SAFETY: buf is valid for buf.len() records of plain data.
+    let n = unsafe {
+        libc::read(
+            fd,
+            buf.as_mut_ptr() as *mut libc::c_void,
+            std::mem::size_of_val(buf),
+        )
+    };
     match n {
-        -1 if Errno::last() == Errno::EAGAIN => Ok(None),
+        -1 if Errno::last() == Errno::EAGAIN => Ok(0),
         -1 => Err(Errno::last()),
-        n if n as usize == size => Ok(Some(info)),
+        n if (n as usize).is_multiple_of(size) => Ok(n as usize / size),
         _ => Err(Errno::EIO),
     }
 }
