@@ -439,6 +439,13 @@ fn ipv6_loopback() {
     assert!(server.url.starts_with("http://[::1]:"), "{}", server.url);
     assert_healthy(&probe(&[&format!("{}/x", server.url)]));
     assert!(server.request().starts_with("GET /x HTTP/1.1\r\n"));
+    // The same address written out in full.
+    let server = Server::tcp("[::1]:0", ok_with("ok"));
+    let port = server.url.rsplit(':').next().expect("port").to_owned();
+    assert_healthy(&probe(&[&format!("http://[0:0:0:0:0:0:0:1]:{port}/")]));
+    assert!(server
+        .request()
+        .contains(&format!("\r\nHost: [0:0:0:0:0:0:0:1]:{port}\r\n")));
 }
 
 #[test]
@@ -556,6 +563,11 @@ fn bad_arguments_exit_2() {
         &["--bogus", "http://127.0.0.1/"],
         &["http://127.0.0.1/", "extra"],
         &["tcp://127.0.0.1"],
+        &["http://[::1/"],
+        &["http://[fe80::1%lo]:80/"],
+        &["http://[1::2::3]/"],
+        &["http://256.1.1.1/"],
+        &["http://127.0.0.1:65536/"],
     ];
     for args in cases {
         let out = probe(args);
@@ -567,6 +579,14 @@ fn bad_arguments_exit_2() {
         );
         assert_eq!(out.stdout, "");
     }
+    let out = probe(&["http://[1::2::3]:80/"]);
+    assert!(
+        out.stderr.starts_with(
+            "hardinit health: invalid URL \"http://[1::2::3]:80/\": not an IPv6 address\n"
+        ),
+        "{}",
+        out.stderr
+    );
 }
 
 /// No resolver in a static binary: a host name other than localhost is a

@@ -1,301 +1,387 @@
 //! Arguments -> `Probe`: everything that can be wrong with the command
-//! line is found here, before any connection (exit 2).
+//! line is found here, before any connection (exit 2). Values stay byte
+//! slices of argv: nothing is copied or required to be UTF-8 (a socket path
+//! need not be), and only what goes on the wire is checked byte by byte.
 
 use super::*;
 
 #[derive(Debug)]
-pub(super) enum Command {
+pub(super) enum Command<'a> {
     Help,
-    Probe(Probe),
+    Probe(Probe<'a>),
 }
 
 #[derive(Debug)]
-pub(super) struct Probe {
-    pub(super) target: Target,
-    pub(super) timeout: Duration,
+pub(super) struct Probe<'a> {
+    pub(super) target: Target<'a>,
+    pub(super) timeout_ms: u64,
     /// As typed (`300ms`), so the timeout message quotes the user.
-    pub(super) timeout_text: String,
-    pub(super) statuses: Vec<(u16, u16)>,
-    pub(super) headers: Vec<(String, String)>,
-    pub(super) expect_body: Option<String>,
+    pub(super) timeout_text: &'a [u8],
+    /// As typed (`200,204`); checked here, matched by `status_listed`.
+    pub(super) statuses: &'a [u8],
+    /// `(name, value)` of each `--header`.
+    pub(super) headers: Vec<(&'a [u8], &'a [u8])>,
+    pub(super) expect_body: Option<&'a [u8]>,
 }
 
 #[derive(Debug, PartialEq)]
-pub(super) enum Address {
-    Inet { host: String, port: u16 },
-    Unix(PathBuf),
+pub(super) enum Address<'a> {
+    /// HOST is numeric or localhost (see `addresses`).
+    Inet {
+        host: &'a [u8],
+        port: u16,
+    },
+    Unix(&'a [u8]),
 }
 
 #[derive(Debug, PartialEq)]
-pub(super) struct Target {
-    pub(super) address: Address,
+pub(super) struct Target<'a> {
+    pub(super) address: Address<'a>,
+    /// The address as written in the URL (`127.0.0.1:8000`, a socket
+    /// path), for messages.
+    pub(super) shown: &'a [u8],
     /// `None` for `tcp://`: connect only.
-    pub(super) http: Option<HttpTarget>,
+    pub(super) http: Option<HttpTarget<'a>>,
 }
 
 #[derive(Debug, PartialEq)]
-pub(super) struct HttpTarget {
-    pub(super) host_header: String,
-    pub(super) path: String,
+pub(super) struct HttpTarget<'a> {
+    pub(super) host_header: &'a [u8],
+    /// As in the URL: empty or `?query` when the URL has no path, which
+    /// `build_request` sends as `/` and `/?query`.
+    pub(super) path: &'a [u8],
 }
 
-#[inline(never)]
-pub(super) fn parse_args(args: &[OsString]) -> Result<Command, String> {
-    let mut timeout_text = "5s".to_owned();
-    let mut statuses = "200-299".to_owned();
+/// The options that take a value. `--header` may be repeated; of the
+/// others, the last one counts.
+const OPTIONS: [&str; 4] = ["--timeout", "--status", "--expect-body", "--header"];
+
+pub(super) fn parse_args(args: &[OsString]) -> Result<Command<'_>, String> {
+    let mut values: [Option<&[u8]>; 3] = [None; 3];
     let mut headers = Vec::new();
-    let mut expect_body = None;
-    let mut urls = Vec::new();
+    let (mut url, mut extra) = (None, None);
     let mut only_positional = false;
-    let mut it = args.iter();
-    while let Some(raw) = it.next() {
-        let arg = raw.to_str().ok_or_else(|| {
-            [
-                "argument ",
-                &debug(&raw.to_string_lossy()),
-                " is not valid UTF-8",
-            ]
-            .concat()
-        })?;
-        if only_positional || arg == "-" || !arg.starts_with('-') {
-            urls.push(arg.to_owned());
-            continue;
-        }
-        if arg == "--" {
+    let mut it = args.iter().map(|arg| arg.as_bytes());
+    while let Some(arg) = it.next() {
+        if only_positional || arg == b"-" || !arg.starts_with(b"-") {
+            match url {
+                None => url = Some(arg),
+                Some(_) => extra = extra.or(Some(arg)),
+            }
+        } else if arg == b"--" {
             only_positional = true;
-            continue;
-        }
-        if arg == "-h" || arg == "--help" {
+        } else if arg == b"-h" || arg == b"--help" {
             return Ok(Command::Help);
-        }
-        let (name, inline) = match arg.split_once('=') {
-            Some((name, value)) if name.starts_with("--") => (name, Some(value.to_owned())),
-            _ => (arg, None),
-        };
-        if !matches!(
-            name,
-            "--timeout" | "--status" | "--header" | "--expect-body"
-        ) {
-            return Err(["unknown option ", name].concat());
-        }
-        let value = match inline {
-            Some(value) => value,
-            None => it
-                .next()
-                .and_then(|v| v.to_str())
-                .ok_or_else(|| [name, " needs a UTF-8 value"].concat())?
-                .to_owned(),
-        };
-        match name {
-            "--timeout" => timeout_text = value,
-            "--status" => statuses = value,
-            "--header" => headers.push(parse_header(&value)?),
-            _ if value.is_empty() => return Err("--expect-body must not be empty".into()),
-            _ => expect_body = Some(value),
+        } else {
+            let (name, inline) = match cut(arg, b'=') {
+                (name, Some(value)) if arg.starts_with(b"--") => (name, Some(value)),
+                _ => (arg, None),
+            };
+            let Some(option) = OPTIONS.iter().position(|o| o.as_bytes() == name) else {
+                return Err(text(&[b"unknown option ", name]));
+            };
+            let Some(value) = inline.or_else(|| it.next()) else {
+                return Err(text(&[name, b" needs a value"]));
+            };
+            match values.get_mut(option) {
+                Some(slot) => *slot = Some(value),
+                None => {
+                    let header = parse_header(value);
+                    headers.push(header.map_err(|why| invalid("--header", value, why))?);
+                }
+            }
         }
     }
-    let url = match urls.as_slice() {
-        [url] => url,
-        [] => return Err("missing URL".into()),
-        [_, extra, ..] => {
-            return Err(["unexpected argument ", &debug(extra), ": give one URL"].concat())
+    let [timeout_text, statuses, expect_body] = values;
+    let timeout_text = timeout_text.unwrap_or(b"5s");
+    let statuses = statuses.unwrap_or(b"200-299");
+    // `-h` anywhere wins, so the URL count is checked only now.
+    let Some(url) = url else {
+        return Err(text(&[b"missing URL"]));
+    };
+    if let Some(extra) = extra {
+        let extra = quote(extra);
+        return Err(text(&[
+            b"unexpected argument ",
+            extra.as_bytes(),
+            b": give one URL",
+        ]));
+    }
+    if expect_body == Some(b"") {
+        return Err(text(&[b"--expect-body must not be empty"]));
+    }
+    let Some(timeout_ms) = parse_duration(timeout_text) else {
+        let why = "use e.g. 500ms, 2s or 1m, at most 60m";
+        return Err(invalid("--timeout", timeout_text, why));
+    };
+    // Status 0 is in no list, so this reads the whole list, checking it.
+    if status_listed(statuses, 0).is_none() {
+        return Err(invalid("--status", statuses, "use e.g. 200,204 or 200-399"));
+    }
+    let target = match parse_target(url) {
+        Ok(target) => target,
+        Err(NO_RESOLVER) => {
+            return Err(text(&[
+                NO_RESOLVER.as_bytes(),
+                b": ",
+                quote(url).as_bytes(),
+            ]))
         }
+        Err(why) => return Err(invalid("URL", url, why)),
     };
     Ok(Command::Probe(Probe {
-        target: parse_target(url)?,
-        timeout: parse_duration(&timeout_text)?,
+        target,
+        timeout_ms,
         timeout_text,
-        statuses: parse_statuses(&statuses)?,
+        statuses,
         headers,
         expect_body,
     }))
 }
 
-/// `500ms`, `2s`, `1m`; a unit is required so `5` cannot mean 5 ms by mistake.
+/// `invalid WHAT "ARG": WHY`, the message for a bad argument.
 #[inline(never)]
-pub(super) fn parse_duration(text: &str) -> Result<Duration, String> {
-    let bad = || {
-        let hint = ": use e.g. 500ms, 2s or 1m, at most 60m";
-        ["invalid --timeout ", &debug(text), hint].concat()
-    };
-    let (digits, unit_ms) = if let Some(d) = text.strip_suffix("ms") {
-        (d, 1)
-    } else if let Some(d) = text.strip_suffix('s') {
-        (d, 1000)
-    } else if let Some(d) = text.strip_suffix('m') {
-        (d, 60_000)
-    } else {
-        return Err(bad());
-    };
-    let n = number(digits, 10, u64::MAX).ok_or_else(bad)?;
-    let timeout = Duration::from_millis(n.checked_mul(unit_ms).ok_or_else(bad)?);
-    if timeout.is_zero() || timeout > MAX_TIMEOUT {
-        return Err(bad());
-    }
-    Ok(timeout)
+pub(super) fn invalid(what: &str, arg: &[u8], why: &str) -> String {
+    let arg = quote(arg);
+    text(&[
+        b"invalid ",
+        what.as_bytes(),
+        b" ",
+        arg.as_bytes(),
+        b": ",
+        why.as_bytes(),
+    ])
 }
 
-/// `200,204` or `200-399`, or a mix; each status in 100-599.
-#[inline(never)]
-pub(super) fn parse_statuses(text: &str) -> Result<Vec<(u16, u16)>, String> {
-    let bad = || {
-        [
-            "invalid --status ",
-            &debug(text),
-            ": use e.g. 200,204 or 200-399",
-        ]
-        .concat()
+/// `500ms`, `2s`, `1m` in milliseconds; a unit is required so `5` cannot
+/// mean 5 ms by mistake.
+pub(super) fn parse_duration(arg: &[u8]) -> Option<u64> {
+    let (digits, unit_ms) = if let Some(d) = arg.strip_suffix(b"ms") {
+        (d, 1)
+    } else if let Some(d) = arg.strip_suffix(b"s") {
+        (d, 1000)
+    } else if let Some(d) = arg.strip_suffix(b"m") {
+        (d, 60_000)
+    } else {
+        (arg, 0)
     };
-    let status = |s: &str| match number(s.trim(), 10, 599) {
-        Some(n) if n >= 100 => Ok(n as u16),
-        _ => Err(bad()),
-    };
-    text.split(',')
-        .map(|item| {
-            let (lo, hi) = match item.split_once('-') {
-                Some((lo, hi)) => (status(lo)?, status(hi)?),
-                None => (status(item)?, status(item)?),
-            };
-            if lo <= hi {
-                Ok((lo, hi))
-            } else {
-                Err(bad())
-            }
-        })
-        .collect()
+    let ms = number(digits, 10, MAX_TIMEOUT_MS)? * unit_ms;
+    (1..=MAX_TIMEOUT_MS).contains(&ms).then_some(ms)
 }
+
+/// Whether `status` is in `list` (`200,204`, `200-399` or a mix, each
+/// status 100-599, spaces allowed around numbers); `None` if the list is
+/// malformed. Every item is checked, also after a match.
+#[inline(never)]
+pub(super) fn status_listed(list: &[u8], status: u16) -> Option<bool> {
+    let code = |text| number(trim(text), 10, 599).filter(|&n| n >= 100);
+    let mut listed = false;
+    let mut rest = Some(list);
+    while let Some(list) = rest {
+        let item;
+        (item, rest) = cut(list, b',');
+        let (lo, hi) = cut(item, b'-');
+        let lo = code(lo)?;
+        let hi = match hi {
+            Some(hi) => code(hi)?,
+            None => lo,
+        };
+        if lo > hi {
+            return None;
+        }
+        listed |= (lo..=hi).contains(&u64::from(status));
+    }
+    Some(listed)
+}
+
+/// HTTP token characters (RFC 9110 5.6.2), a bit for each ASCII byte.
+const TCHAR: u128 = {
+    let chars = b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let (mut set, mut i) = (0, 0);
+    while i < chars.len() {
+        set |= 1 << chars[i];
+        i += 1;
+    }
+    set
+};
 
 /// `Name: value`. The name must be an HTTP token and the value free of
 /// control characters, so an argument cannot smuggle extra request lines.
-#[inline(never)]
-pub(super) fn parse_header(text: &str) -> Result<(String, String), String> {
-    let bad = |why: &str| ["invalid --header ", &debug(text), ": ", why].concat();
-    let (name, value) = text
-        .split_once(':')
-        .ok_or_else(|| bad("expected 'Name: value'"))?;
-    let is_tchar = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
-    if name.is_empty() || !name.bytes().all(is_tchar) {
-        return Err(bad("the name must be a token such as X-Probe"));
+pub(super) fn parse_header(arg: &[u8]) -> Result<(&[u8], &[u8]), &'static str> {
+    let (name, value) = cut(arg, b':');
+    let value = value.ok_or("expected 'Name: value'")?;
+    if name.is_empty() || !name.iter().all(|&b| b < 128 && TCHAR >> b & 1 == 1) {
+        return Err("the name must be a token such as X-Probe");
     }
-    let value = value.trim_matches([' ', '\t']);
-    if value.chars().any(|c| c.is_control() && c != '\t') {
-        return Err(bad("control characters in the value"));
+    // Bytes from 0x80 up are allowed (obs-text); CR and LF are not.
+    if value.iter().any(|&b| b < b' ' && b != b'\t' || b == 0x7f) {
+        return Err("control characters in the value");
     }
-    Ok((name.to_owned(), value.to_owned()))
+    // Now only spaces and tabs can be trimmed.
+    Ok((name, trim(value)))
 }
 
-#[inline(never)]
-pub(super) fn parse_target(url: &str) -> Result<Target, String> {
-    if let Some(rest) = url.strip_prefix("http://") {
-        let split = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-        let (authority, path) = rest.split_at(split);
-        let (host, port) = parse_authority(authority, Some(80))?;
-        let path = path.split('#').next().unwrap_or_default();
-        let path = match path.strip_prefix('?') {
-            Some(_) => ["/", path].concat(),
-            None if path.is_empty() => "/".to_owned(),
-            None => path.to_owned(),
+/// The URL's parts; the error is why it is wrong.
+pub(super) fn parse_target(url: &[u8]) -> Result<Target<'_>, &'static str> {
+    let (address, shown, http) = if let Some(rest) = url.strip_prefix(b"http://") {
+        let end = rest.iter().position(|b| b"/?#".contains(b));
+        let (authority, path) = rest.split_at(end.unwrap_or(rest.len()));
+        let http = HttpTarget {
+            host_header: authority,
+            path: cut(path, b'#').0,
         };
-        check_request_path(&path)?;
-        Ok(Target {
-            address: Address::Inet { host, port },
-            http: Some(HttpTarget {
-                host_header: authority.to_owned(),
-                path,
-            }),
-        })
-    } else if let Some(rest) = url.strip_prefix("tcp://") {
-        let (host, port) = parse_authority(rest.strip_suffix('/').unwrap_or(rest), None)?;
-        Ok(Target {
-            address: Address::Inet { host, port },
-            http: None,
-        })
-    } else if let Some(rest) = url.strip_prefix("unix:") {
-        let (socket, path) = rest.split_once(':').unwrap_or((rest, "/"));
+        (parse_authority(authority, Some(80))?, authority, Some(http))
+    } else if let Some(rest) = url.strip_prefix(b"tcp://") {
+        let authority = rest.strip_suffix(b"/").unwrap_or(rest);
+        (parse_authority(authority, None)?, authority, None)
+    } else if let Some(rest) = url.strip_prefix(b"unix:") {
+        let (socket, path) = cut(rest, b':');
+        let path = path.unwrap_or(b"/");
         if socket.is_empty() {
-            let hint = ": use unix:/run/app.sock:/PATH";
-            return Err(["missing socket path in ", &debug(url), hint].concat());
+            return Err("missing socket path; use unix:/run/app.sock:/PATH");
         }
-        if !path.starts_with('/') {
-            let (path, url) = (debug(path), debug(url));
-            return Err(["request path ", &path, " in ", &url, " must start with '/'"].concat());
+        if !path.starts_with(b"/") {
+            return Err("the request path must start with '/'");
         }
-        check_request_path(path)?;
-        Ok(Target {
-            address: Address::Unix(PathBuf::from(socket)),
-            http: Some(HttpTarget {
-                host_header: "localhost".into(),
-                path: path.into(),
-            }),
-        })
-    } else if url.starts_with("https://") {
-        Err(
-            "https is not supported (no TLS): probe the plain HTTP port inside the container"
-                .into(),
-        )
+        let http = HttpTarget {
+            host_header: b"localhost",
+            path,
+        };
+        (Address::Unix(socket), socket, Some(http))
+    } else if url.starts_with(b"https://") {
+        return Err(
+            "https is not supported (no TLS); probe the plain HTTP port inside the container",
+        );
     } else {
-        let hint = ": use http://, unix: or tcp://";
-        Err(["unsupported URL ", &debug(url), hint].concat())
+        return Err("use http://, unix: or tcp://");
+    };
+    // The path goes verbatim into the request line: printable ASCII only.
+    if let Some(http) = &http {
+        if !http.path.iter().all(u8::is_ascii_graphic) {
+            return Err("the path has spaces or non-ASCII characters; percent-encode them");
+        }
     }
+    Ok(Target {
+        address,
+        shown,
+        http,
+    })
 }
 
-/// `HOST[:PORT]` with HOST an IPv4 address, `[IPv6]` or localhost.
+/// `HOST[:PORT]` with HOST an IPv4 address, `[IPv6]` or localhost; a
+/// missing port is `default_port`.
 #[inline(never)]
 pub(super) fn parse_authority(
-    authority: &str,
+    authority: &[u8],
     default_port: Option<u16>,
-) -> Result<(String, u16), String> {
-    let bad = |why: &str| ["invalid address ", &debug(authority), ": ", why].concat();
-    if authority.contains('@') {
-        return Err(bad(
-            "credentials in the URL are not supported; use --header",
-        ));
+) -> Result<Address<'_>, &'static str> {
+    if has(authority, b'@') {
+        return Err("credentials in the URL are not supported; use --header");
     }
-    let (host, port) = if let Some(rest) = authority.strip_prefix('[') {
-        let (v6, after) = rest.split_once(']').ok_or_else(|| bad("missing ']'"))?;
-        v6.parse::<Ipv6Addr>()
-            .map_err(|_| bad("not an IPv6 address"))?;
-        match after {
-            "" => (v6, None),
-            _ => (
-                v6,
-                Some(
-                    after
-                        .strip_prefix(':')
-                        .ok_or_else(|| bad("expected ':PORT'"))?,
-                ),
-            ),
+    let (host, port) = if let Some(rest) = authority.strip_prefix(b"[") {
+        let (v6, after) = cut(rest, b']');
+        let after = after.ok_or("missing ']'")?;
+        if parse_ipv6(v6).is_none() {
+            return Err("not an IPv6 address");
+        }
+        match cut(after, b':') {
+            (b"", port) => (v6, port),
+            _ => return Err("expected ':PORT' after ']'"),
         }
     } else {
-        match authority.split_once(':') {
-            Some((_, port)) if port.contains(':') => return Err(bad("put IPv6 addresses in [ ]")),
-            Some((host, port)) => (host, Some(port)),
-            None => (authority, None),
+        match cut(authority, b':') {
+            (_, Some(port)) if has(port, b':') => return Err("put IPv6 addresses in [ ]"),
+            parts => parts,
         }
     };
     if host.is_empty() {
-        return Err(bad("missing host"));
+        return Err("missing host");
     }
-    let port = match (port, default_port) {
-        (Some(p), _) => match number(p, 10, 65535) {
-            Some(n) if n != 0 => n as u16,
-            _ => return Err(bad("the port must be 1-65535")),
+    let port = match port {
+        Some(port) => match number(port, 10, 65535) {
+            Some(n @ 1..) => n as u16,
+            _ => return Err("the port must be 1-65535"),
         },
-        (None, Some(p)) => p,
-        (None, None) => return Err(bad("missing ':PORT'")),
+        None => default_port.ok_or("missing ':PORT'")?,
     };
     if addresses(host).is_empty() {
-        return Err([NO_RESOLVER, ": ", &debug(host)].concat());
+        return Err(NO_RESOLVER);
     }
-    Ok((host.to_owned(), port))
+    Ok(Address::Inet { host, port })
 }
 
-/// The path goes verbatim into the request line: printable ASCII only.
-pub(super) fn check_request_path(path: &str) -> Result<(), String> {
-    if path.bytes().all(|b| b.is_ascii_graphic()) {
-        Ok(())
-    } else {
-        let hint = " has spaces or non-ASCII characters; percent-encode them";
-        Err(["request path ", &debug(path), hint].concat())
+/// Dotted-quad IPv4, four decimal octets without leading zeros (which
+/// some parsers read as octal).
+#[inline(never)]
+pub(super) fn parse_ipv4(text: &[u8]) -> Option<[u8; 4]> {
+    let mut octets = [0; 4];
+    let (mut count, mut digits, mut octet) = (0, 0, 0);
+    // One pass over the bytes and a final '.' that ends the last octet.
+    for i in 0..=text.len() {
+        match text.get(i).copied().unwrap_or(b'.') {
+            b'.' if digits > 0 && count < 4 => {
+                octets[count] = octet as u8;
+                (count, digits, octet) = (count + 1, 0, 0);
+            }
+            b @ b'0'..=b'9' if octet > 0 || digits == 0 => {
+                octet = octet * 10 + u32::from(b - b'0');
+                digits += 1;
+                if octet > 255 {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
     }
+    (count == 4).then_some(octets)
+}
+
+/// IPv6 text form (RFC 4291 2.2): eight groups of 1-4 hex digits, or fewer
+/// with one `::` standing for at least one zero group, the last 32 bits
+/// optionally as an IPv4 address. No zone index (`%eth0`).
+#[inline(never)]
+pub(super) fn parse_ipv6(text: &[u8]) -> Option<[u8; 16]> {
+    let mut bytes = [0; 16];
+    let mut len = 0;
+    // Where `::` stands, counted in bytes filled before it.
+    let mut gap = None;
+    let mut rest = text;
+    if let Some(after) = rest.strip_prefix(b"::") {
+        (gap, rest) = (Some(0), after);
+    }
+    while !rest.is_empty() {
+        let (group, after) = cut(rest, b':');
+        if after.is_none() && len <= 12 && has(group, b'.') {
+            bytes[len..len + 4].copy_from_slice(&parse_ipv4(group)?);
+            len += 4;
+            break;
+        }
+        if group.len() > 4 || len == 16 {
+            return None;
+        }
+        let n = number(group, 16, 0xffff)? as u16;
+        bytes[len..len + 2].copy_from_slice(&n.to_be_bytes());
+        len += 2;
+        rest = match after {
+            None => b"",
+            // A `:` must be followed by a group, or by a second `:` once.
+            Some([]) => return None,
+            Some([b':', after @ ..]) if gap.is_none() => {
+                gap = Some(len);
+                after
+            }
+            Some(after) => after,
+        };
+    }
+    match gap {
+        // Move the groups after `::` to the end; zeros fill the gap.
+        Some(at) if len < 16 => {
+            let tail = len - at;
+            bytes.copy_within(at..len, 16 - tail);
+            bytes[at..16 - tail].fill(0);
+        }
+        None if len == 16 => {}
+        _ => return None,
+    }
+    Some(bytes)
 }

@@ -1,6 +1,19 @@
-//! Response parsing, pure over any `Read` (unit-tested on byte slices).
+//! Response parsing, pure over any `Source` (unit-tested on byte slices).
 
 use super::*;
+
+/// Bytes asked of the peer per read.
+const READ_SIZE: usize = 16 * 1024;
+
+const CLOSED_IN_STATUS: &str = "connection closed in the status line";
+const EMPTY_REPLY: &str = "empty reply (connection closed before the status line)";
+const HEAD_TOO_LONG: &str = "response headers longer than 64 KiB";
+
+/// Where response bytes come from: the socket, or a byte slice in tests.
+pub(super) trait Source {
+    /// As read(2): 0 at end of stream.
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Errno>;
+}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(super) enum Framing {
@@ -25,104 +38,108 @@ pub(super) struct Body {
 }
 
 /// A read buffer over the connection: lines for the head and chunk sizes,
-/// exact byte counts for the body.
-pub(super) struct Wire<R> {
-    pub(super) inner: R,
+/// byte counts for the body.
+pub(super) struct Wire<S> {
+    src: S,
+    /// Bytes `pos..end` are read and not consumed yet. Room for the longest
+    /// line allowed and one read: `fill` is called with at most a line's
+    /// worth pending, which it moves to the front.
     pub(super) buf: Vec<u8>,
-    pub(super) pos: usize,
+    pos: usize,
+    end: usize,
+    /// What the probe is doing, for a read error or timeout.
+    pub(super) during: &'static str,
 }
 
-impl<R: Read> Wire<R> {
-    pub(super) fn new(inner: R) -> Self {
+impl<S: Source> Wire<S> {
+    pub(super) fn new(src: S) -> Self {
         Wire {
-            inner,
-            buf: Vec::new(),
+            src,
+            buf: vec![0; HEAD_CAP + READ_SIZE],
             pos: 0,
+            end: 0,
+            during: "waiting for the response",
         }
     }
 
-    /// Reads more bytes into the buffer; false at end of stream.
-    pub(super) fn fill(&mut self) -> Result<bool, ProbeError> {
-        if self.pos == self.buf.len() {
-            self.buf.clear();
-            self.pos = 0;
-        }
-        let mut chunk = [0u8; 16 * 1024];
-        loop {
-            match self.inner.read(&mut chunk) {
-                Ok(0) => return Ok(false),
-                Ok(n) => {
-                    self.buf.extend_from_slice(&chunk[..n]);
-                    return Ok(true);
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(ProbeError::Read(e)),
-            }
-        }
+    /// Reads more bytes after the unconsumed ones; false at end of stream.
+    #[inline(never)]
+    fn fill(&mut self) -> Result<bool, Fail> {
+        // Consumed bytes make room.
+        self.buf.copy_within(self.pos..self.end, 0);
+        self.end -= self.pos;
+        self.pos = 0;
+        let read = self.src.read(&mut self.buf[self.end..]);
+        let n = read.map_err(|errno| Fail::Io(self.during, errno))?;
+        self.end += n;
+        Ok(n > 0)
     }
 
-    /// The next line without its LF or CRLF, at most `max` bytes. `what`
-    /// names it in errors, `cap` is the limit those errors quote (the head
-    /// budget shrinks line by line, the limit does not).
-    pub(super) fn take_line(
+    /// The next line without its LF or CRLF, as a range of `buf`. A line
+    /// over `max` bytes is the error `too_long`, the connection closing first
+    /// the error `closed`.
+    #[inline(never)]
+    pub(super) fn line(
         &mut self,
         max: usize,
-        cap: usize,
-        what: &str,
-    ) -> Result<Vec<u8>, ProbeError> {
+        closed: &'static str,
+        too_long: &'static str,
+    ) -> Result<Range<usize>, Fail> {
         let mut scanned = 0;
         loop {
-            let pending = &self.buf[self.pos..];
+            let pending = &self.buf[self.pos..self.end];
             if let Some(i) = pending[scanned..].iter().position(|&b| b == b'\n') {
                 let end = scanned + i;
                 if end > max {
                     break;
                 }
-                let line = pending[..end]
-                    .strip_suffix(b"\r")
-                    .unwrap_or(&pending[..end])
-                    .to_vec();
+                let cr = usize::from(end > 0 && pending[end - 1] == b'\r');
+                let start = self.pos;
                 self.pos += end + 1;
-                return Ok(line);
+                return Ok(start..start + end - cr);
             }
             scanned = pending.len();
             if scanned > max {
                 break;
             }
             if !self.fill()? {
-                let why = if self.buf[self.pos..].is_empty() && what == "status line" {
-                    "empty reply (connection closed before the status line)".to_owned()
-                } else {
-                    ["connection closed in the ", what].concat()
-                };
-                return Err(ProbeError::Malformed(why));
+                let nothing = scanned == 0 && closed == CLOSED_IN_STATUS;
+                let why = if nothing { EMPTY_REPLY } else { closed };
+                return Err(malformed(why, b""));
             }
         }
-        let kib = (cap / 1024).to_string();
-        Err(ProbeError::Malformed(
-            [what, " longer than ", &kib, " KiB"].concat(),
-        ))
+        Err(malformed(too_long, b""))
     }
 
-    /// Appends up to `n` body bytes to `body`, stopping at `BODY_CAP`.
-    pub(super) fn take_exact(&mut self, n: u64, body: &mut Body) -> Result<(), ProbeError> {
+    /// Moves up to `n` body bytes to `body`, at most `BODY_CAP` in all. The
+    /// stream ending first is an error, unless the body runs `until_close`.
+    #[inline(never)]
+    pub(super) fn take(&mut self, n: u64, body: &mut Body, until_close: bool) -> Result<(), Fail> {
         let mut left = n;
         while left > 0 {
             let room = BODY_CAP - body.bytes.len();
             if room == 0 {
                 body.capped = true;
-                return Ok(());
+                break;
             }
-            if self.pos == self.buf.len() && !self.fill()? {
-                let left = left.to_string();
-                let why = ["body truncated: connection closed ", &left, " bytes short"];
-                return Err(ProbeError::Malformed(why.concat()));
+            if self.pos == self.end && !self.fill()? {
+                if until_close {
+                    break;
+                }
+                let left = decimal(left);
+                let why = [
+                    b"body truncated: connection closed ",
+                    left.as_bytes(),
+                    b" bytes short",
+                ];
+                return Err(Fail::Malformed(text(&why)));
             }
-            let take = (self.buf.len() - self.pos)
+            let pending = &self.buf[self.pos..self.end];
+            let take = pending
+                .len()
                 .min(room)
-                .min(usize::try_from(left).unwrap_or(usize::MAX));
-            body.bytes
-                .extend_from_slice(&self.buf[self.pos..self.pos + take]);
+                .min(usize::try_from(left).unwrap_or(room));
+            body.bytes.extend_from_slice(&pending[..take]);
             self.pos += take;
             left -= take as u64;
         }
@@ -132,33 +149,28 @@ impl<R: Read> Wire<R> {
 
 /// Reads the status line and header fields of the final response.
 #[inline(never)]
-pub(super) fn read_head<R: Read>(wire: &mut Wire<R>) -> Result<Head, ProbeError> {
+pub(super) fn read_head<S: Source>(wire: &mut Wire<S>) -> Result<Head, Fail> {
     for _ in 0..=MAX_INTERIM {
-        let line = wire.take_line(HEAD_CAP, HEAD_CAP, "status line")?;
-        let status = parse_status_line(&line)?;
+        let line = wire.line(HEAD_CAP, CLOSED_IN_STATUS, HEAD_TOO_LONG)?;
         let mut budget = HEAD_CAP - line.len();
+        let status = parse_status_line(&wire.buf[line])?;
         let (mut length, mut chunked, mut encoded) = (None, false, false);
         loop {
-            let field = wire.take_line(budget, HEAD_CAP, "response headers")?;
+            let closed = "connection closed in the response headers";
+            let field = wire.line(budget, closed, HEAD_TOO_LONG)?;
             if field.is_empty() {
                 break;
             }
             budget = budget.saturating_sub(field.len() + 2);
-            let (name, value) = parse_field(&field)?;
-            if eq_ic(name, "content-length") {
-                let n = parse_content_length(value)?;
-                if length.is_some_and(|old| old != n) {
-                    return Err(ProbeError::Malformed("conflicting Content-Length".into()));
-                }
-                length = Some(n);
-            } else if eq_ic(name, "transfer-encoding") {
+            let (name, value) = parse_field(&wire.buf[field])?;
+            if eq_ic(name, b"content-length") {
+                add_content_length(value, &mut length)?;
+            } else if eq_ic(name, b"transfer-encoding") {
                 // RFC 9112 6.3: chunked must be the last coding; any other
                 // final coding means the body runs until the connection closes.
                 encoded = true;
-                chunked = value
-                    .rsplit(',')
-                    .next()
-                    .is_some_and(|c| eq_ic(c.trim(), "chunked"));
+                let last = value.iter().rposition(|&b| b == b',').map_or(0, |i| i + 1);
+                chunked = eq_ic(trim(&value[last..]), b"chunked");
             }
         }
         if (100..200).contains(&status) && status != 101 {
@@ -174,93 +186,91 @@ pub(super) fn read_head<R: Read>(wire: &mut Wire<R>) -> Result<Head, ProbeError>
         return Ok(Head { status, framing });
     }
     const _: () = assert!(MAX_INTERIM == 8, "update the message");
-    Err(ProbeError::Malformed(
-        "more than 8 interim 1xx responses".into(),
-    ))
+    Err(malformed("more than 8 interim 1xx responses", b""))
 }
 
 /// `HTTP/1.x NNN reason`.
-pub(super) fn parse_status_line(line: &[u8]) -> Result<u16, ProbeError> {
-    let status = match line {
-        [b'H', b'T', b'T', b'P', b'/', b'1', b'.', v, b' ', d @ ..]
-            if v.is_ascii_digit() && d.len() >= 3 =>
+pub(super) fn parse_status_line(line: &[u8]) -> Result<u16, Fail> {
+    let well_formed = line.len() >= 12
+        && line.starts_with(b"HTTP/1.")
+        && line[7].is_ascii_digit()
+        && line[8] == b' '
+        && (line.len() == 12 || line[12] == b' ');
+    match line.get(9..12).and_then(|code| number(code, 10, 599)) {
+        Some(status @ 100..) if well_formed => Ok(status as u16),
+        _ => Err(malformed("bad status line ", line)),
+    }
+}
+
+/// A malformed-response reason, quoting up to 40 of the peer's bytes
+/// when it is about them.
+#[inline(never)]
+pub(super) fn malformed(why: &str, peer: &[u8]) -> Fail {
+    if peer.is_empty() {
+        return Fail::Malformed(text(&[why.as_bytes()]));
+    }
+    let shown = quote(&peer[..peer.len().min(40)]);
+    let more: &[u8] = if peer.len() > 40 { b"..." } else { b"" };
+    Fail::Malformed(text(&[why.as_bytes(), shown.as_bytes(), more]))
+}
+
+/// `Name: value`, the value without surrounding blanks. Values of fields we
+/// do not read may hold any bytes.
+pub(super) fn parse_field(field: &[u8]) -> Result<(&[u8], &[u8]), Fail> {
+    match cut(field, b':') {
+        (name, Some(value))
+            if !name.is_empty()
+                && !name
+                    .iter()
+                    .any(|b| b.is_ascii_whitespace() || b.is_ascii_control()) =>
         {
-            let (code, rest) = d.split_at(3);
-            let digits = code.iter().all(u8::is_ascii_digit);
-            (digits && (rest.is_empty() || rest[0] == b' '))
-                .then(|| code.iter().fold(0u16, |n, &b| n * 10 + u16::from(b - b'0')))
+            Ok((name, trim(value)))
         }
-        _ => None,
-    };
-    match status {
-        Some(n) if n >= 100 => Ok(n),
-        _ => Err(ProbeError::Malformed(
-            ["bad status line ", &quote(line)].concat(),
-        )),
+        _ => Err(malformed("bad header line ", field)),
     }
 }
 
-pub(super) fn parse_field(field: &[u8]) -> Result<(&str, &str), ProbeError> {
-    let bad = || ProbeError::Malformed(["bad header line ", &quote(field)].concat());
-    let colon = field.iter().position(|&b| b == b':').ok_or_else(bad)?;
-    let (name, value) = (&field[..colon], &field[colon + 1..]);
-    if name.is_empty()
-        || name
-            .iter()
-            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control())
-    {
-        return Err(bad());
-    }
-    // Values of fields we do not read may hold any bytes; only the framing
-    // fields need to be text.
-    let name = std::str::from_utf8(name).map_err(|_| bad())?;
-    let value = std::str::from_utf8(value)
-        .unwrap_or("")
-        .trim_matches([' ', '\t']);
-    Ok((name, value))
-}
-
-/// Digits only; a comma list of equal values is allowed (RFC 9110 8.6).
-pub(super) fn parse_content_length(value: &str) -> Result<u64, ProbeError> {
-    let bad = || ProbeError::Malformed(["bad Content-Length ", &quote(value.as_bytes())].concat());
-    let mut result = None;
-    for part in value.split(',') {
-        let part = part.trim();
-        let n = number(part, 10, u64::MAX).ok_or_else(bad)?;
-        if result.is_some_and(|r| r != n) {
-            return Err(bad());
+/// Adds a Content-Length field to what earlier ones said: digits only;
+/// repeated fields and comma lists are allowed if all values are equal
+/// (RFC 9110 8.6).
+pub(super) fn add_content_length(value: &[u8], length: &mut Option<u64>) -> Result<(), Fail> {
+    let mut rest = Some(value);
+    while let Some(list) = rest {
+        let item;
+        (item, rest) = cut(list, b',');
+        let Some(n) = number(trim(item), 10, u64::MAX) else {
+            return Err(malformed("bad Content-Length ", value));
+        };
+        if length.is_some_and(|l| l != n) {
+            return Err(malformed("conflicting Content-Length ", value));
         }
-        result = Some(n);
+        *length = Some(n);
     }
-    result.ok_or_else(bad)
+    Ok(())
 }
 
 #[inline(never)]
-pub(super) fn read_body<R: Read>(wire: &mut Wire<R>, framing: Framing) -> Result<Body, ProbeError> {
+pub(super) fn read_body<S: Source>(wire: &mut Wire<S>, framing: Framing) -> Result<Body, Fail> {
     let mut body = Body {
         bytes: Vec::new(),
         capped: false,
     };
     match framing {
         Framing::Empty => {}
-        Framing::Length(n) => wire.take_exact(n, &mut body)?,
-        Framing::UntilClose => {
-            while wire.pos < wire.buf.len() || wire.fill()? {
-                if body.bytes.len() == BODY_CAP {
-                    body.capped = true;
-                    break;
-                }
-                wire.take_exact((wire.buf.len() - wire.pos) as u64, &mut body)?;
-            }
-        }
+        Framing::Length(n) => wire.take(n, &mut body, false)?,
+        Framing::UntilClose => wire.take(u64::MAX, &mut body, true)?,
         Framing::Chunked => loop {
-            let line = wire.take_line(CHUNK_LINE_CAP, CHUNK_LINE_CAP, "chunk size line")?;
-            let size = parse_chunk_size(&line)?;
+            let closed = "connection closed in the chunk size line";
+            let too_long = "chunk size line longer than 4 KiB";
+            let line = wire.line(CHUNK_LINE_CAP, closed, too_long)?;
+            let size = parse_chunk_size(&wire.buf[line])?;
             if size == 0 {
                 // Trailer fields until the blank line; contents unused.
+                let closed = "connection closed in the chunked trailer";
+                let too_long = "chunked trailer longer than 64 KiB";
                 let mut budget = HEAD_CAP;
                 loop {
-                    let trailer = wire.take_line(budget, HEAD_CAP, "chunked trailer")?;
+                    let trailer = wire.line(budget, closed, too_long)?;
                     if trailer.is_empty() {
                         break;
                     }
@@ -268,23 +278,16 @@ pub(super) fn read_body<R: Read>(wire: &mut Wire<R>, framing: Framing) -> Result
                 }
                 break;
             }
-            wire.take_exact(size, &mut body)?;
+            wire.take(size, &mut body, false)?;
             if body.capped {
                 break;
             }
             // The CRLF that ends the chunk data; anything else there means
             // the size line lied.
-            match wire.take_line(2, 2, "chunk data") {
-                Ok(end) if end.is_empty() => {}
-                Err(e @ ProbeError::Read(_)) => return Err(e),
-                Err(ProbeError::Malformed(why)) if why.starts_with("connection closed") => {
-                    return Err(ProbeError::Malformed(why));
-                }
-                _ => {
-                    return Err(ProbeError::Malformed(
-                        "chunk data longer than its chunk size".into(),
-                    ))
-                }
+            let closed = "connection closed in the chunk data";
+            let longer = "chunk data longer than its chunk size";
+            if !wire.line(1, closed, longer)?.is_empty() {
+                return Err(malformed(longer, b""));
             }
         },
     }
@@ -292,51 +295,10 @@ pub(super) fn read_body<R: Read>(wire: &mut Wire<R>, framing: Framing) -> Result
 }
 
 /// Hex digits, then optional `;extensions`.
-pub(super) fn parse_chunk_size(line: &[u8]) -> Result<u64, ProbeError> {
-    let bad = || ProbeError::Malformed(["invalid chunk size ", &quote(line)].concat());
-    let end = line.iter().position(|&b| b == b';').unwrap_or(line.len());
-    let digits = line[..end].trim_ascii();
-    if digits.len() > 15 {
-        return Err(bad());
+pub(super) fn parse_chunk_size(line: &[u8]) -> Result<u64, Fail> {
+    let digits = trim(cut(line, b';').0);
+    match number(digits, 16, u64::MAX) {
+        Some(n) if digits.len() <= 15 => Ok(n),
+        _ => Err(malformed("invalid chunk size ", line)),
     }
-    let text = std::str::from_utf8(digits).map_err(|_| bad())?;
-    number(text, 16, u64::MAX).ok_or_else(bad)
-}
-
-/// `text` as a number in `radix` (10 or 16), at most `max`: digits only,
-/// no sign or spaces. One small parser instead of a generic one per type.
-#[inline(never)]
-pub(super) fn number(text: &str, radix: u32, max: u64) -> Option<u64> {
-    if text.is_empty() {
-        return None;
-    }
-    let mut n: u64 = 0;
-    for c in text.chars() {
-        let digit = u64::from(c.to_digit(radix)?);
-        n = n.checked_mul(u64::from(radix))?.checked_add(digit)?;
-    }
-    (n <= max).then_some(n)
-}
-
-/// ASCII case-insensitive equality, kept out of line: inlined, each use
-/// becomes its own vectorised loop.
-#[inline(never)]
-pub(super) fn eq_ic(a: &str, b: &str) -> bool {
-    a.eq_ignore_ascii_case(b)
-}
-
-/// Peer bytes for a one-line message: at most 40, escaped.
-#[inline(never)]
-pub(super) fn quote(bytes: &[u8]) -> String {
-    let shown = debug(&String::from_utf8_lossy(&bytes[..bytes.len().min(40)]));
-    let more = if bytes.len() > 40 { "..." } else { "" };
-    shown + more
-}
-
-/// `text` quoted and escaped as Rust's `{:?}` does; one formatting call
-/// shared by every message (`concat` builds the rest, which is far smaller
-/// than a `format!` per message).
-#[inline(never)]
-pub(super) fn debug(text: &str) -> String {
-    format!("{text:?}")
 }

@@ -21,16 +21,15 @@
 //! 64 KiB; at most 1 MiB of body is read and searched by `--expect-body`.
 //! Malformed input is a reason on stderr, never a panic. No TLS.
 
+use nix::errno::Errno;
 use std::ffi::OsString;
-use std::fmt;
-use std::io::{self, Read};
 use std::mem;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::ops::Range;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
 use std::ptr;
-use std::time::Duration;
+
+use crate::sys;
 
 const HEAD_CAP: usize = 64 * 1024;
 const BODY_CAP: usize = 1024 * 1024;
@@ -38,13 +37,13 @@ const BODY_CAP: usize = 1024 * 1024;
 const CHUNK_LINE_CAP: usize = 4096;
 /// Interim 1xx responses (103 Early Hints) we skip before the final one.
 const MAX_INTERIM: usize = 8;
-/// Longest accepted `--timeout`.
-const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
+/// Longest accepted `--timeout`, in milliseconds (an hour).
+const MAX_TIMEOUT_MS: u64 = 3_600_000;
 
 const NO_RESOLVER: &str =
     "only numeric addresses and localhost are supported (no resolver in a static binary)";
 
-const USAGE: &str = "usage: hardinit health [OPTIONS] URL";
+const USAGE: &str = "usage: hardinit health [OPTIONS] URL\nTry 'hardinit health --help'.\n";
 
 const HELP: &str = "\
 usage: hardinit health [OPTIONS] URL
@@ -91,27 +90,104 @@ Example:
 
 /// Entry point for `hardinit health ARGS...`; returns the exit code.
 pub fn run(args: &[OsString]) -> u8 {
-    let probe = match parse_args(args) {
-        Ok(Command::Help) => {
-            return match crate::sys::write_all(libc::STDOUT_FILENO, HELP.as_bytes()) {
-                Ok(()) => 0,
-                Err(_) => 1,
-            };
-        }
-        Ok(Command::Probe(probe)) => probe,
-        Err(msg) => {
-            eprintln!("hardinit health: {msg}\n{USAGE}\nTry 'hardinit health --help'.");
-            return 2;
+    let (code, message) = match parse_args(args) {
+        Ok(Command::Help) => match sys::write_all(libc::STDOUT_FILENO, HELP.as_bytes()) {
+            Ok(()) => return 0,
+            Err(_) => return 1,
+        },
+        Err(why) => (2, why),
+        Ok(Command::Probe(probe)) => {
+            let deadline = sys::monotonic_ns() + probe.timeout_ms * 1_000_000;
+            match run_probe(&probe, deadline) {
+                Ok(()) => return 0,
+                Err(fail) => (1, explain(&fail, &probe)),
+            }
         }
     };
-    let deadline = now_us() + probe.timeout.as_micros() as u64;
-    match run_probe(&probe, deadline) {
-        Ok(()) => 0,
-        Err(err) => {
-            eprintln!("hardinit health: {err}");
-            1
-        }
+    // Unhealthy or bad arguments: one message on stderr. If even that
+    // cannot be written, the exit code still tells.
+    let usage = if code == 2 { USAGE } else { "" };
+    let line = text(&[
+        b"hardinit health: ",
+        message.as_bytes(),
+        b"\n",
+        usage.as_bytes(),
+    ]);
+    let _ = sys::write_all(libc::STDERR_FILENO, line.as_bytes());
+    code
+}
+
+// Small helpers shared by the parsers and messages, each kept out of line:
+// the release profile optimises for speed, and inlined, every use of a
+// search or comparison would become a loop of its own, often vectorised.
+
+/// `bytes` up to the first `sep` and, if there is one, after it.
+#[inline(never)]
+pub(super) fn cut(bytes: &[u8], sep: u8) -> (&[u8], Option<&[u8]>) {
+    match bytes.iter().position(|&b| b == sep) {
+        Some(i) => (&bytes[..i], Some(&bytes[i + 1..])),
+        None => (bytes, None),
     }
+}
+
+/// Whether `bytes` holds `b`.
+pub(super) fn has(bytes: &[u8], b: u8) -> bool {
+    cut(bytes, b).1.is_some()
+}
+
+/// ASCII case-insensitive equality (header names, `localhost`).
+#[inline(never)]
+pub(super) fn eq_ic(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.eq_ignore_ascii_case(y))
+}
+
+/// `bytes` without leading and trailing blanks.
+#[inline(never)]
+pub(super) fn trim(bytes: &[u8]) -> &[u8] {
+    bytes.trim_ascii()
+}
+
+/// `text` as a number in `radix` (10 or 16), at most `max`: digits only,
+/// no sign or spaces.
+#[inline(never)]
+pub(super) fn number(text: &[u8], radix: u32, max: u64) -> Option<u64> {
+    if text.is_empty() {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &b in text {
+        let digit = u64::from(char::from(b).to_digit(radix)?);
+        n = n.checked_mul(u64::from(radix))?.checked_add(digit)?;
+    }
+    (n <= max).then_some(n)
+}
+
+/// Appends the pieces to `bytes` (the request, messages).
+#[inline(never)]
+pub(super) fn append(bytes: &mut Vec<u8>, parts: &[&[u8]]) {
+    for part in parts {
+        bytes.extend_from_slice(part);
+    }
+}
+
+/// A message from pieces, some of them bytes from the command line or the
+/// peer (shown lossily). Every message is assembled here: one copy loop
+/// rather than a `format!` per message.
+#[inline(never)]
+pub(super) fn text(parts: &[&[u8]]) -> String {
+    let mut bytes = Vec::new();
+    append(&mut bytes, parts);
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// `bytes` quoted and escaped as Rust's `{:?}` does, for a one-line message.
+#[inline(never)]
+pub(super) fn quote(bytes: &[u8]) -> String {
+    format!("{:?}", String::from_utf8_lossy(bytes))
+}
+
+pub(super) fn decimal(n: u64) -> String {
+    format!("{n}")
 }
 
 mod args;

@@ -3,107 +3,78 @@
 
 use super::*;
 
+/// Why the probe failed. Only what the failure site knows; `explain` adds
+/// the address, the timeout and the expectations from the `Probe`.
 #[derive(Debug)]
-pub(super) enum ProbeError {
-    Connect { addrs: String, source: io::Error },
-    Timeout { after: String, during: &'static str },
-    Write(io::Error),
-    Read(io::Error),
+pub(super) enum Fail {
+    /// A system call failed; what the probe was doing then (`CONNECTING`
+    /// when no address could be connected: the last, most telling errno).
+    Io(&'static str, Errno),
     Malformed(String),
-    Status { status: u16, expected: String },
-    Body { expected: String, capped: bool },
+    Status(u16),
+    /// `--expect-body` not found; `capped` if more body followed.
+    Body {
+        capped: bool,
+    },
 }
 
-impl fmt::Display for ProbeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Connect { addrs, source }
-                if source.kind() == io::ErrorKind::ConnectionRefused =>
-            {
-                write!(f, "connection refused: {addrs}")
-            }
-            Self::Connect { addrs, source } => write!(f, "connect to {addrs}: {source}"),
-            Self::Timeout { after, during } => write!(f, "timeout after {after} {during}"),
-            Self::Write(e) => write!(f, "sending the request: {e}"),
-            Self::Read(e) => write!(f, "reading the response: {e}"),
-            Self::Malformed(why) => write!(f, "malformed response: {why}"),
-            Self::Status { status, expected } => write!(f, "status {status} (expected {expected})"),
-            Self::Body {
-                expected,
-                capped: false,
-            } => write!(f, "body does not contain {expected:?}"),
-            Self::Body {
-                expected,
-                capped: true,
-            } => {
-                write!(f, "body does not contain {expected:?} in its first 1 MiB")
-            }
+pub(super) const CONNECTING: &str = "connecting";
+
+/// The one-line reason for `fail`.
+pub(super) fn explain(fail: &Fail, probe: &Probe) -> String {
+    let shown = probe.target.shown;
+    // A number or quoted text in the message lives here.
+    let owned;
+    let parts: [&[u8]; 5] = match *fail {
+        Fail::Io(during, Errno::ETIMEDOUT) => {
+            let after = probe.timeout_text;
+            [b"timeout after ", after, b" ", during.as_bytes(), b""]
         }
-    }
+        Fail::Io(CONNECTING, Errno::ECONNREFUSED) => {
+            [b"connection refused: ", shown, b"", b"", b""]
+        }
+        Fail::Io(CONNECTING, errno) => [b"connect to ", shown, b": ", errno.desc().as_bytes(), b""],
+        Fail::Io(during, errno) => [during.as_bytes(), b": ", errno.desc().as_bytes(), b"", b""],
+        Fail::Malformed(ref why) => [b"malformed response: ", why.as_bytes(), b"", b"", b""],
+        Fail::Status(status) => {
+            owned = decimal(status.into());
+            let expected = probe.statuses;
+            [b"status ", owned.as_bytes(), b" (expected ", expected, b")"]
+        }
+        Fail::Body { capped } => {
+            owned = quote(probe.expect_body.unwrap_or_default());
+            let more: &[u8] = if capped { b" in its first 1 MiB" } else { b"" };
+            [b"body does not contain ", owned.as_bytes(), more, b"", b""]
+        }
+    };
+    text(&parts)
 }
 
-#[inline(never)]
-pub(super) fn run_probe(probe: &Probe, deadline: u64) -> Result<(), ProbeError> {
-    let timed_out = |during| ProbeError::Timeout {
-        after: probe.timeout_text.clone(),
-        during,
-    };
-    let fd = connect(&probe.target.address, deadline).map_err(|e| match e {
-        ProbeError::Connect { source, .. } if is_timeout(&source) => timed_out("connecting"),
-        e => e,
-    })?;
+pub(super) fn run_probe(probe: &Probe, deadline: u64) -> Result<(), Fail> {
+    let fd = connect(&probe.target.address, deadline).map_err(|e| Fail::Io(CONNECTING, e))?;
     let Some(http) = &probe.target.http else {
         return Ok(());
     };
-    let stream = Timed { fd, deadline };
     let request = build_request(http, &probe.headers);
-    stream.send_all(&request).map_err(|e| match e {
-        e if is_timeout(&e) => timed_out("sending the request"),
-        e => ProbeError::Write(e),
-    })?;
+    let stream = Timed { fd, deadline };
+    stream
+        .send_all(&request)
+        .map_err(|e| Fail::Io("sending the request", e))?;
     let mut wire = Wire::new(stream);
-    let on_read_timeout = |during| {
-        move |e| match e {
-            ProbeError::Read(e) if is_timeout(&e) => timed_out(during),
-            e => e,
-        }
-    };
-    let head = read_head(&mut wire).map_err(on_read_timeout("waiting for the response"))?;
-    if !probe
-        .statuses
-        .iter()
-        .any(|&(lo, hi)| (lo..=hi).contains(&head.status))
-    {
-        let mut expected = String::new();
-        for &(lo, hi) in &probe.statuses {
-            if !expected.is_empty() {
-                expected.push(',');
-            }
-            expected += &lo.to_string();
-            if lo != hi {
-                expected = [&expected, "-", &hi.to_string()].concat();
-            }
-        }
-        return Err(ProbeError::Status {
-            status: head.status,
-            expected,
-        });
+    let head = read_head(&mut wire)?;
+    if status_listed(probe.statuses, head.status) != Some(true) {
+        return Err(Fail::Status(head.status));
     }
-    let body = read_body(&mut wire, head.framing).map_err(on_read_timeout("reading the body"))?;
-    match &probe.expect_body {
-        Some(text) if !contains(&body.bytes, text.as_bytes()) => Err(ProbeError::Body {
-            expected: text.clone(),
+    wire.during = "reading the body";
+    let body = read_body(&mut wire, head.framing)?;
+    match probe.expect_body {
+        Some(text) if !contains(&body.bytes, text) => Err(Fail::Body {
             capped: body.capped,
         }),
         _ => Ok(()),
     }
 }
 
-pub(super) fn is_timeout(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::TimedOut
-}
-
-#[inline(never)]
 pub(super) fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     needle.is_empty() || haystack.windows(needle.len()).any(|w| w == needle)
 }
@@ -114,22 +85,20 @@ pub(super) enum Ip {
     V6([u8; 16]),
 }
 
-/// The addresses to try for HOST, in order, each with its text for
-/// messages; empty for a host name. There is no resolver: a static binary
-/// has no NSS, and the loopback addresses are what a probe inside the
-/// container means by "localhost".
-pub(super) fn addresses(host: &str) -> Vec<(Ip, &str)> {
-    if eq_ic(host, "localhost") {
+/// The addresses to try for HOST, in order; none for a host name. There
+/// is no resolver: a static binary has no NSS, and the loopback addresses
+/// are what a probe inside the container means by "localhost".
+pub(super) fn addresses(host: &[u8]) -> Vec<Ip> {
+    if eq_ic(host, b"localhost") {
         let mut v6 = [0; 16];
         v6[15] = 1;
-        return vec![(Ip::V4([127, 0, 0, 1]), "127.0.0.1"), (Ip::V6(v6), "::1")];
+        return vec![Ip::V4([127, 0, 0, 1]), Ip::V6(v6)];
     }
-    let ip = match (host.parse::<Ipv4Addr>(), host.parse::<Ipv6Addr>()) {
-        (Ok(v4), _) => Ip::V4(v4.octets()),
-        (_, Ok(v6)) => Ip::V6(v6.octets()),
-        _ => return Vec::new(),
-    };
-    vec![(ip, host)]
+    match (parse_ipv4(host), parse_ipv6(host)) {
+        (Some(v4), _) => vec![Ip::V4(v4)],
+        (_, Some(v6)) => vec![Ip::V6(v6)],
+        _ => Vec::new(),
+    }
 }
 
 /// A socket address for connect(2).
@@ -173,72 +142,49 @@ impl SockAddr {
         addr
     }
 
-    pub(super) fn unix(path: &[u8]) -> io::Result<SockAddr> {
+    pub(super) fn unix(path: &[u8]) -> Result<SockAddr, Errno> {
         let mut addr = SockAddr::empty();
         // SAFETY: as in `inet`; sockaddr_un fits in sockaddr_storage.
         let sun = unsafe { &mut *ptr::addr_of_mut!(addr.storage).cast::<libc::sockaddr_un>() };
         // Room for the terminating NUL, which the zeroed storage provides.
-        if path.len() >= sun.sun_path.len() || path.contains(&0) {
-            return Err(io::Error::from_raw_os_error(libc::ENAMETOOLONG));
+        if path.len() >= sun.sun_path.len() || has(path, 0) {
+            return Err(Errno::ENAMETOOLONG);
         }
         sun.sun_family = libc::AF_UNIX as libc::sa_family_t;
-        for (dst, &src) in sun.sun_path.iter_mut().zip(path) {
-            *dst = src as libc::c_char;
-        }
+        // SAFETY: `path` fits, as checked above; c_char and u8 have one size.
+        unsafe {
+            ptr::copy_nonoverlapping(path.as_ptr(), sun.sun_path.as_mut_ptr().cast(), path.len())
+        };
         addr.len = mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
         Ok(addr)
     }
 }
 
-#[inline(never)]
-pub(super) fn connect(address: &Address, deadline: u64) -> Result<OwnedFd, ProbeError> {
-    match address {
-        Address::Unix(path) => SockAddr::unix(path.as_os_str().as_bytes())
-            .and_then(|addr| connect_one(&addr, deadline))
-            .map_err(|source| ProbeError::Connect {
-                addrs: path.display().to_string(),
-                source,
-            }),
-        Address::Inet { host, port } => {
-            let addrs = addresses(host);
-            let mut last = io::Error::from(io::ErrorKind::TimedOut);
-            let port_text = port.to_string();
-            let mut shown = Vec::new();
-            for &(ip, text) in &addrs {
-                let (open, close) = match ip {
-                    Ip::V4(_) => ("", ""),
-                    Ip::V6(_) => ("[", "]"),
-                };
-                shown.push([open, text, close, ":", &port_text].concat());
-            }
-            let shown = shown.join(", ");
-            for &(ip, _) in &addrs {
-                match connect_one(&SockAddr::inet(ip, *port), deadline) {
-                    Ok(fd) => return Ok(fd),
-                    Err(e) if is_timeout(&e) => {
-                        last = e;
-                        break;
-                    }
-                    // No IPv6 here says less than why 127.0.0.1 failed.
-                    Err(e) if e.raw_os_error() == Some(libc::EAFNOSUPPORT) => {}
-                    Err(e) => last = e,
-                }
-            }
-            Err(ProbeError::Connect {
-                addrs: shown,
-                source: last,
-            })
+pub(super) fn connect(address: &Address, deadline: u64) -> Result<OwnedFd, Errno> {
+    let (host, port) = match *address {
+        Address::Unix(path) => return connect_one(&SockAddr::unix(path)?, deadline),
+        Address::Inet { host, port } => (host, port),
+    };
+    let mut last = Errno::ETIMEDOUT;
+    for ip in addresses(host) {
+        match connect_one(&SockAddr::inet(ip, port), deadline) {
+            Ok(fd) => return Ok(fd),
+            Err(Errno::ETIMEDOUT) => return Err(Errno::ETIMEDOUT),
+            // No IPv6 here says less than why 127.0.0.1 failed.
+            Err(Errno::EAFNOSUPPORT) => {}
+            Err(e) => last = e,
         }
     }
+    Err(last)
 }
 
 /// connect(2) on a non-blocking socket, bounded by the deadline.
-pub(super) fn connect_one(addr: &SockAddr, deadline: u64) -> io::Result<OwnedFd> {
+pub(super) fn connect_one(addr: &SockAddr, deadline: u64) -> Result<OwnedFd, Errno> {
     let family = libc::c_int::from(addr.storage.ss_family);
     let flags = libc::SOCK_STREAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC;
     // SAFETY: plain syscall; a non-negative result is a new descriptor we own.
     let fd = match unsafe { libc::socket(family, flags, 0) } {
-        -1 => return Err(io::Error::last_os_error()),
+        -1 => return Err(Errno::last()),
         fd => unsafe { OwnedFd::from_raw_fd(fd) },
     };
     loop {
@@ -247,11 +193,10 @@ pub(super) fn connect_one(addr: &SockAddr, deadline: u64) -> io::Result<OwnedFd>
         if unsafe { libc::connect(fd.as_raw_fd(), sa, addr.len) } == 0 {
             return Ok(fd);
         }
-        let err = io::Error::last_os_error();
-        match err.raw_os_error() {
+        match Errno::last() {
             // In progress (an interrupted connect carries on too): wait for
             // writability, then read the outcome.
-            Some(libc::EINPROGRESS | libc::EINTR) => {
+            Errno::EINPROGRESS | Errno::EINTR => {
                 wait(&fd, libc::POLLOUT, deadline)?;
                 let mut code: libc::c_int = 0;
                 let mut len = mem::size_of::<libc::c_int>() as libc::socklen_t;
@@ -266,97 +211,90 @@ pub(super) fn connect_one(addr: &SockAddr, deadline: u64) -> io::Result<OwnedFd>
                     )
                 };
                 return match (rc, code) {
-                    (-1, _) => Err(io::Error::last_os_error()),
+                    (-1, _) => Err(Errno::last()),
                     (_, 0) => Ok(fd),
-                    (_, code) => Err(io::Error::from_raw_os_error(code)),
+                    (_, code) => Err(Errno::from_raw(code)),
                 };
             }
             // A unix socket whose listen backlog is full: the kernel offers
             // nothing to wait on, so retry until the deadline.
-            Some(libc::EAGAIN) if family == libc::AF_UNIX => {
+            Errno::EAGAIN if family == libc::AF_UNIX => {
                 let nap = remaining_ms(deadline)?.min(10);
-                // SAFETY: poll with no descriptors just sleeps.
-                unsafe { libc::poll(ptr::null_mut(), 0, nap) };
+                // Sleeps only; an EINTR just ends the nap early.
+                let _ = sys::poll(&mut [], nap);
             }
-            _ => return Err(err),
+            e => return Err(e),
         }
     }
 }
 
-/// The monotonic clock in microseconds; deadlines are on this clock.
-pub(super) fn now_us() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is valid for writes; CLOCK_MONOTONIC cannot fail.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1000
-}
-
-/// Milliseconds left before the deadline, rounded up so a poll(2) never
-/// ends early; none left is a `TimedOut` error.
-pub(super) fn remaining_ms(deadline: u64) -> io::Result<libc::c_int> {
-    match deadline.saturating_sub(now_us()) {
-        0 => Err(io::ErrorKind::TimedOut.into()),
-        // At most MAX_TIMEOUT, so it fits.
-        left => Ok(left.div_ceil(1000) as libc::c_int),
+/// Milliseconds left before the deadline (on the `sys::monotonic_ns`
+/// clock), rounded up so a poll(2) never ends early; none left is
+/// ETIMEDOUT.
+pub(super) fn remaining_ms(deadline: u64) -> Result<libc::c_int, Errno> {
+    match deadline.saturating_sub(sys::monotonic_ns()) {
+        0 => Err(Errno::ETIMEDOUT),
+        // At most MAX_TIMEOUT_MS, so it fits.
+        left => Ok(left.div_ceil(1_000_000) as libc::c_int),
     }
 }
 
 /// Waits until `fd` reports one of `events` (or an error or hang-up, which
 /// the next call on it reports), at most until the deadline.
-pub(super) fn wait(fd: &OwnedFd, events: libc::c_short, deadline: u64) -> io::Result<()> {
+#[inline(never)]
+pub(super) fn wait(fd: &OwnedFd, events: libc::c_short, deadline: u64) -> Result<(), Errno> {
     loop {
-        let mut pfd = libc::pollfd {
-            fd: fd.as_raw_fd(),
-            events,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        match unsafe { libc::poll(&mut pfd, 1, remaining_ms(deadline)?) } {
-            -1 if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted => {}
-            -1 => return Err(io::Error::last_os_error()),
-            0 => {}
-            _ => return Ok(()),
+        match sys::poll_one(fd.as_raw_fd(), events, remaining_ms(deadline)?) {
+            // Nothing yet (poll timed out) or a signal: `remaining_ms` decides.
+            Ok(0) | Err(Errno::EINTR) => {}
+            Ok(_) => return Ok(()),
+            Err(e) => return Err(e),
         }
     }
 }
 
-#[inline(never)]
-pub(super) fn build_request(http: &HttpTarget, extra: &[(String, String)]) -> Vec<u8> {
-    let mut req = vec!["GET ", &http.path, " HTTP/1.1\r\n"];
-    let defaults = [
-        ("Host", http.host_header.as_str()),
-        (
-            "User-Agent",
-            concat!("hardinit-health/", env!("CARGO_PKG_VERSION")),
-        ),
-        ("Accept", "*/*"),
-        ("Connection", "close"),
+/// `GET` with the default headers (Host, User-Agent, Accept, Connection:
+/// close, so the server ends the body of an unframed response), each
+/// unless a `--header` of the same name replaces it.
+pub(super) fn build_request(http: &HttpTarget, extra: &[(&[u8], &[u8])]) -> Vec<u8> {
+    let slash: &[u8] = if http.path.starts_with(b"/") {
+        b""
+    } else {
+        b"/"
+    };
+    let mut req = Vec::new();
+    append(&mut req, &[b"GET ", slash, http.path, b" HTTP/1.1\r\n"]);
+    let user_agent = concat!("hardinit-health/", env!("CARGO_PKG_VERSION"));
+    let defaults: [(&[u8], &[u8]); 4] = [
+        (b"Host", http.host_header),
+        (b"User-Agent", user_agent.as_bytes()),
+        (b"Accept", b"*/*"),
+        (b"Connection", b"close"),
     ];
-    for (name, value) in defaults {
-        if !extra.iter().any(|(n, _)| eq_ic(n, name)) {
-            req.extend([name, ": ", value, "\r\n"]);
-        }
+    // One loop over both lists, defaults first: its length is not known
+    // in advance, so it is not unrolled once per default header.
+    for i in 0..defaults.len() + extra.len() {
+        let (name, value) = match i.checked_sub(defaults.len()) {
+            Some(j) => extra[j],
+            None if extra.iter().any(|&(n, _)| eq_ic(n, defaults[i].0)) => continue,
+            None => defaults[i],
+        };
+        append(&mut req, &[name, b": ", value, b"\r\n"]);
     }
-    for (name, value) in extra {
-        req.extend([name.as_str(), ": ", value, "\r\n"]);
-    }
-    req.push("\r\n");
-    req.concat().into_bytes()
+    req.extend_from_slice(b"\r\n");
+    req
 }
 
 /// A connected non-blocking socket whose every read and write ends at the
 /// probe's deadline.
 pub(super) struct Timed {
     pub(super) fd: OwnedFd,
-    /// On the `now_us` clock.
+    /// On the `sys::monotonic_ns` clock.
     pub(super) deadline: u64,
 }
 
 impl Timed {
-    pub(super) fn send_all(&self, mut buf: &[u8]) -> io::Result<()> {
+    pub(super) fn send_all(&self, mut buf: &[u8]) -> Result<(), Errno> {
         while !buf.is_empty() {
             wait(&self.fd, libc::POLLOUT, self.deadline)?;
             // SAFETY: `buf` is valid for `buf.len()` bytes. MSG_NOSIGNAL: a
@@ -371,7 +309,7 @@ impl Timed {
             };
             match usize::try_from(n) {
                 Ok(n) => buf = &buf[n..],
-                Err(_) => retry_or_fail(io::Error::last_os_error())?,
+                Err(_) => retry_or_fail(Errno::last())?,
             }
         }
         Ok(())
@@ -379,22 +317,20 @@ impl Timed {
 }
 
 /// `Ok` for the errors after which a non-blocking call is simply retried.
-pub(super) fn retry_or_fail(e: io::Error) -> io::Result<()> {
-    match e.kind() {
-        io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(()),
-        _ => Err(e),
+pub(super) fn retry_or_fail(e: Errno) -> Result<(), Errno> {
+    match e {
+        Errno::EAGAIN | Errno::EINTR => Ok(()),
+        e => Err(e),
     }
 }
 
-impl Read for Timed {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+impl Source for Timed {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Errno> {
         loop {
             wait(&self.fd, libc::POLLIN, self.deadline)?;
-            // SAFETY: `buf` is valid for writes of `buf.len()` bytes.
-            let n = unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-            match usize::try_from(n) {
+            match sys::read(self.fd.as_raw_fd(), buf) {
                 Ok(n) => return Ok(n),
-                Err(_) => retry_or_fail(io::Error::last_os_error())?,
+                Err(e) => retry_or_fail(e)?,
             }
         }
     }

@@ -1,16 +1,44 @@
 //! Unit tests of the parent module.
 
 use super::*;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 fn os(args: &[&str]) -> Vec<OsString> {
     args.iter().map(OsString::from).collect()
 }
 
-fn response(raw: &[u8]) -> Result<(Head, Body), ProbeError> {
-    let mut wire = Wire::new(raw);
+/// Response bytes in reads of at most `step` bytes.
+struct Trickle<'a> {
+    rest: &'a [u8],
+    step: usize,
+}
+
+impl Source for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, Errno> {
+        let n = buf.len().min(self.rest.len()).min(self.step);
+        buf[..n].copy_from_slice(&self.rest[..n]);
+        self.rest = &self.rest[n..];
+        Ok(n)
+    }
+}
+
+fn parse(rest: &[u8], step: usize) -> Result<(Head, Body), Fail> {
+    let mut wire = Wire::new(Trickle { rest, step });
     let head = read_head(&mut wire)?;
     let body = read_body(&mut wire, head.framing)?;
     Ok((head, body))
+}
+
+/// Parses `raw` as read at once and, if small, in 7-byte reads too, so
+/// that every line and body boundary also falls between reads: both must
+/// give the same result.
+fn response(raw: &[u8]) -> Result<(Head, Body), Fail> {
+    let whole = parse(raw, usize::MAX);
+    if raw.len() < 4096 {
+        let trickled = parse(raw, 7);
+        assert_eq!(format!("{trickled:?}"), format!("{whole:?}"), "{raw:?}");
+    }
+    whole
 }
 
 #[test]
@@ -22,11 +50,7 @@ fn durations() {
         ("60m", 3_600_000),
     ];
     for (text, ms) in ok {
-        assert_eq!(
-            parse_duration(text),
-            Ok(Duration::from_millis(ms)),
-            "{text}"
-        );
+        assert_eq!(parse_duration(text.as_bytes()), Some(ms), "{text}");
     }
     for text in [
         "",
@@ -40,42 +64,81 @@ fn durations() {
         "+2s",
         "99999999999999999999m",
     ] {
-        assert!(parse_duration(text).is_err(), "{text}");
+        assert_eq!(parse_duration(text.as_bytes()), None, "{text}");
     }
 }
 
 #[test]
 fn statuses() {
-    assert_eq!(parse_statuses("200,204"), Ok(vec![(200, 200), (204, 204)]));
-    assert_eq!(parse_statuses("200-399"), Ok(vec![(200, 399)]));
-    assert_eq!(
-        parse_statuses("200, 300-302"),
-        Ok(vec![(200, 200), (300, 302)])
-    );
-    for text in ["", "abc", "99", "600", "300-200", "200,", "200-"] {
-        assert!(parse_statuses(text).is_err(), "{text}");
+    let listed = |list: &str, status| status_listed(list.as_bytes(), status);
+    for status in [200, 204] {
+        assert_eq!(listed("200,204", status), Some(true), "{status}");
+    }
+    for status in [199, 201, 203, 205, 0] {
+        assert_eq!(listed("200,204", status), Some(false), "{status}");
+    }
+    for (status, want) in [(199, false), (200, true), (399, true), (400, false)] {
+        assert_eq!(listed("200-399", status), Some(want), "{status}");
+    }
+    for (status, want) in [(200, true), (201, false), (301, true), (303, false)] {
+        assert_eq!(listed("200, 300-302", status), Some(want), "{status}");
+    }
+    assert_eq!(listed("100-599", 599), Some(true));
+    // Malformed anywhere, even after an item that matches.
+    for list in [
+        "",
+        "abc",
+        "99",
+        "600",
+        "300-200",
+        "200,",
+        "200-",
+        "-200",
+        "200-300-400",
+        "200,abc",
+        "+200",
+    ] {
+        assert_eq!(listed(list, 200), None, "{list}");
     }
 }
 
 #[test]
 fn headers() {
-    assert_eq!(parse_header("X-A: b c "), Ok(("X-A".into(), "b c".into())));
-    assert_eq!(parse_header("X-A:"), Ok(("X-A".into(), String::new())));
-    for text in ["nocolon", ": v", "X A: v", "X-A: a\r\nX-B: b", "X-A: \u{1}"] {
-        assert!(parse_header(text).is_err(), "{text:?}");
+    let ok: &[(&[u8], &[u8], &[u8])] = &[
+        (b"X-A: b c ", b"X-A", b"b c"),
+        (b"X-A:", b"X-A", b""),
+        (b"X-A:\tv:w", b"X-A", b"v:w"),
+        (b"X-A: caf\xc3\xa9 \xff", b"X-A", b"caf\xc3\xa9 \xff"),
+    ];
+    for &(arg, name, value) in ok {
+        assert_eq!(parse_header(arg), Ok((name, value)), "{arg:?}");
+    }
+    for arg in [
+        "nocolon",
+        ": v",
+        "X A: v",
+        "X-A: a\r\nX-B: b",
+        "X-A: \u{1}",
+        "X-A: v\n",
+        "X-A: v\r",
+        "X-A: \u{7f}",
+        "X\u{e9}: v",
+    ] {
+        assert!(parse_header(arg.as_bytes()).is_err(), "{arg:?}");
     }
 }
 
 #[test]
 fn targets() {
-    let http = |host: &str, port, hh: &str, path: &str| Target {
+    let http = |host: &'static str, port, host_header: &'static str, path: &'static str| Target {
         address: Address::Inet {
-            host: host.into(),
+            host: host.as_bytes(),
             port,
         },
+        shown: host_header.as_bytes(),
         http: Some(HttpTarget {
-            host_header: hh.into(),
-            path: path.into(),
+            host_header: host_header.as_bytes(),
+            path: path.as_bytes(),
         }),
     };
     let cases = [
@@ -86,38 +149,54 @@ fn targets() {
         ("http://[::1]:8000/x", http("::1", 8000, "[::1]:8000", "/x")),
         (
             "http://localhost:8000",
-            http("localhost", 8000, "localhost:8000", "/"),
+            http("localhost", 8000, "localhost:8000", ""),
         ),
         (
             "http://10.0.0.1?a=b#frag",
-            http("10.0.0.1", 80, "10.0.0.1", "/?a=b"),
+            http("10.0.0.1", 80, "10.0.0.1", "?a=b"),
         ),
         ("http://[::1]/", http("::1", 80, "[::1]", "/")),
+        (
+            "http://[::ffff:10.0.0.1]:65535/a/b?c#d",
+            http(
+                "::ffff:10.0.0.1",
+                65535,
+                "[::ffff:10.0.0.1]:65535",
+                "/a/b?c",
+            ),
+        ),
     ];
     for (url, want) in cases {
-        assert_eq!(parse_target(url), Ok(want), "{url}");
+        assert_eq!(parse_target(url.as_bytes()), Ok(want), "{url}");
     }
     assert_eq!(
-        parse_target("unix:/run/app.sock:/__heartbeat__"),
+        parse_target(b"unix:/run/app.sock:/__heartbeat__"),
         Ok(Target {
-            address: Address::Unix("/run/app.sock".into()),
+            address: Address::Unix(b"/run/app.sock"),
+            shown: b"/run/app.sock",
             http: Some(HttpTarget {
-                host_header: "localhost".into(),
-                path: "/__heartbeat__".into()
+                host_header: b"localhost",
+                path: b"/__heartbeat__"
             }),
         })
     );
     assert_eq!(
-        parse_target("unix:/run/a.sock").map(|t| t.http.map(|h| h.path)),
-        Ok(Some("/".into()))
+        parse_target(b"unix:/run/a.sock").map(|t| t.http.map(|h| h.path)),
+        Ok(Some(b"/".as_slice()))
+    );
+    // A socket path need not be UTF-8.
+    assert_eq!(
+        parse_target(b"unix:/run/\xff.sock").map(|t| t.address),
+        Ok(Address::Unix(b"/run/\xff.sock"))
     );
     assert_eq!(
-        parse_target("tcp://127.0.0.1:5432"),
+        parse_target(b"tcp://127.0.0.1:5432"),
         Ok(Target {
             address: Address::Inet {
-                host: "127.0.0.1".into(),
+                host: b"127.0.0.1",
                 port: 5432
             },
+            shown: b"127.0.0.1:5432",
             http: None
         })
     );
@@ -130,19 +209,24 @@ fn targets() {
         "http://::1:80/",
         "http://[::1/",
         "http://[zz]:80/",
+        "http://[::1]80/",
+        "http://[fe80::1%lo]:80/",
         "http://127.0.0.1:0/",
         "http://127.0.0.1:70000/",
         "http://127.0.0.1:+80/",
+        "http://127.0.0.1:/",
         "http://u:p@127.0.0.1/",
         "http://127.0.0.1/b c",
         "http://127.0.0.1/\u{e9}",
         "tcp://127.0.0.1",
         "http://[127.0.0.1]/",
         "unix:",
+        "unix::/x",
         "unix:/s:x",
+        "unix:/s:/b c",
     ];
     for url in bad {
-        assert!(parse_target(url).is_err(), "{url}");
+        assert!(parse_target(url.as_bytes()).is_err(), "{url}");
     }
     // No resolver: host names other than localhost are bad arguments.
     for url in [
@@ -151,33 +235,94 @@ fn targets() {
         "tcp://db:5432",
         "http://1.2.3/",
         "http://127.0.0.1.nip.io/",
+        "http://010.0.0.1/",
     ] {
-        match parse_target(url) {
-            Err(why) => assert!(why.starts_with(NO_RESOLVER), "{url}: {why}"),
+        match parse_target(url.as_bytes()) {
+            Err(why) => assert_eq!(why, NO_RESOLVER, "{url}"),
             Ok(t) => panic!("{url}: {t:?}"),
         }
     }
-    assert!(parse_target("http://LOCALHOST/").is_ok());
+    assert!(parse_target(b"http://LOCALHOST/").is_ok());
 }
 
 #[test]
 fn addresses_are_numeric_or_localhost() {
-    let ips = |host| {
-        addresses(host)
-            .into_iter()
-            .map(|(ip, text)| match ip {
-                Ip::V4(o) => (Ipv4Addr::from(o).to_string(), text),
-                Ip::V6(o) => (Ipv6Addr::from(o).to_string(), text),
-            })
-            .collect::<Vec<_>>()
-    };
-    assert_eq!(
-        ips("localhost"),
-        [("127.0.0.1".into(), "127.0.0.1"), ("::1".into(), "::1")]
-    );
-    assert_eq!(ips("10.1.2.3"), [("10.1.2.3".into(), "10.1.2.3")]);
-    assert_eq!(ips("fe80::1"), [("fe80::1".into(), "fe80::1")]);
-    assert!(ips("app").is_empty());
+    let mut v6 = [0; 16];
+    v6[15] = 1;
+    let loopback = [Ip::V4([127, 0, 0, 1]), Ip::V6(v6)];
+    assert_eq!(addresses(b"localhost"), loopback);
+    assert_eq!(addresses(b"LocalHost"), loopback);
+    assert_eq!(addresses(b"10.1.2.3"), [Ip::V4([10, 1, 2, 3])]);
+    v6[..2].copy_from_slice(&[0xfe, 0x80]);
+    assert_eq!(addresses(b"fe80::1"), [Ip::V6(v6)]);
+    for host in ["app", "", "localhost.", "127.0.0.1.nip.io", "1.2.3"] {
+        assert!(addresses(host.as_bytes()).is_empty(), "{host}");
+    }
+}
+
+/// The address parsers agree with the standard library's on every form.
+#[test]
+fn ip_parsers_match_std() {
+    let inputs = [
+        "0.0.0.0",
+        "127.0.0.1",
+        "255.255.255.255",
+        "1.2.3.4",
+        "256.1.1.1",
+        "1.2.3",
+        "1.2.3.4.5",
+        "01.2.3.4",
+        "1.2.3.00",
+        "1..2.3",
+        ".1.2.3",
+        "1.2.3.",
+        "+1.2.3.4",
+        "1.2.3.4 ",
+        "0x1.2.3.4",
+        "",
+        "::",
+        "::1",
+        "1::",
+        "1::2",
+        "fe80::1",
+        "FE80::A:b:C",
+        "2001:db8:0:0:0:0:2:1",
+        "2001:db8::2:1",
+        "1:2:3:4:5:6:7:8",
+        "1:2:3:4:5:6:7::",
+        "::2:3:4:5:6:7:8",
+        "1:2:3:4:5:6:7:8:9",
+        "1:2:3:4:5:6:7",
+        "1:2:3:4:5:6:7::8",
+        "1::2::3",
+        ":::",
+        ":1::",
+        "1:",
+        ":1",
+        "1:::2",
+        "12345::",
+        "0001:02:3::",
+        "g::",
+        "::ffff:1.2.3.4",
+        "::1.2.3.4",
+        "1:2:3:4:5:6:1.2.3.4",
+        "1:2:3:4:5:6:7:1.2.3.4",
+        "1:2:3:4:5::1.2.3.4",
+        "1:2:3:4:5:6::1.2.3.4",
+        "::1.2.3",
+        "::1.2.3.4:1",
+        "1.2.3.4::",
+        "::01.2.3.4",
+        "fe80::1%lo",
+        "[::1]",
+        " ::1",
+    ];
+    for input in inputs {
+        let want4 = input.parse::<Ipv4Addr>().ok().map(|a| a.octets());
+        assert_eq!(parse_ipv4(input.as_bytes()), want4, "{input}");
+        let want6 = input.parse::<Ipv6Addr>().ok().map(|a| a.octets());
+        assert_eq!(parse_ipv6(input.as_bytes()), want6, "{input}");
+    }
 }
 
 #[test]
@@ -187,11 +332,15 @@ fn arguments() {
         parse_args(&os(&["http://app/", "-h"])),
         Ok(Command::Help)
     ));
+    assert!(matches!(
+        parse_args(&os(&["http://a/", "http://b/", "--help"])),
+        Ok(Command::Help)
+    ));
     let args = os(&[
         "--timeout=300ms",
         "--header",
         "X-A: 1",
-        "--header=X-B: 2",
+        "--header=X-B: 2=3",
         "--status",
         "204",
         "--expect-body",
@@ -202,54 +351,112 @@ fn arguments() {
     let Ok(Command::Probe(p)) = parse_args(&args) else {
         panic!("valid arguments rejected");
     };
-    assert_eq!(p.timeout, Duration::from_millis(300));
-    assert_eq!(p.timeout_text, "300ms");
+    assert_eq!(p.timeout_ms, 300);
+    assert_eq!(p.timeout_text, b"300ms");
     assert_eq!(
         p.headers,
-        vec![("X-A".into(), "1".into()), ("X-B".into(), "2".into())]
+        [(b"X-A".as_slice(), b"1".as_slice()), (b"X-B", b"2=3")]
     );
-    assert_eq!(p.statuses, vec![(204, 204)]);
-    assert_eq!(p.expect_body.as_deref(), Some("ok"));
+    assert_eq!(p.statuses, b"204");
+    assert_eq!(p.expect_body, Some(b"ok".as_slice()));
     assert!(p.target.http.is_none());
+    let args = os(&["http://127.0.0.1/"]);
+    let Ok(Command::Probe(p)) = parse_args(&args) else {
+        panic!("valid arguments rejected");
+    };
+    assert_eq!((p.timeout_ms, p.timeout_text), (5000, b"5s".as_slice()));
+    assert_eq!(p.statuses, b"200-299");
+    assert!(p.headers.is_empty() && p.expect_body.is_none());
 }
 
 #[test]
 fn bad_arguments() {
-    let cases: &[&[&str]] = &[
-        &[],
-        &["--timeout"],
-        &["--bogus", "http://127.0.0.1/"],
-        &["-H", "X: y", "http://127.0.0.1/"],
-        &["http://127.0.0.1/", "http://[::1]/"],
-        &["--timeout", "5", "http://127.0.0.1/"],
-        &["--expect-body", "", "http://127.0.0.1/"],
-        &["http://app/"],
+    let cases: &[(&[&str], &str)] = &[
+        (&[], "missing URL"),
+        (&["--timeout"], "--timeout needs a value"),
+        (&["--bogus", "http://127.0.0.1/"], "unknown option --bogus"),
+        (&["-H", "X: y", "http://127.0.0.1/"], "unknown option -H"),
+        (
+            &["http://127.0.0.1/", "http://[::1]/"],
+            "unexpected argument \"http://[::1]/\": give one URL",
+        ),
+        (
+            &["--timeout", "5", "http://127.0.0.1/"],
+            "invalid --timeout \"5\"",
+        ),
+        (
+            &["--status", "200,", "http://127.0.0.1/"],
+            "invalid --status \"200,\"",
+        ),
+        (
+            &["--header", "X", "http://127.0.0.1/"],
+            "invalid --header \"X\": expected 'Name: value'",
+        ),
+        (
+            &["--expect-body", "", "http://127.0.0.1/"],
+            "--expect-body must not be empty",
+        ),
+        (&["http://app/"], NO_RESOLVER),
+        (
+            &["ftp://x"],
+            "invalid URL \"ftp://x\": use http://, unix: or tcp://",
+        ),
+        (
+            &["http://[zz]/"],
+            "invalid URL \"http://[zz]/\": not an IPv6 address",
+        ),
+        (
+            &["http://127.0.0.1:0/"],
+            "invalid URL \"http://127.0.0.1:0/\": the port must be 1-65535",
+        ),
+        (
+            &["unix:/s:x"],
+            "invalid URL \"unix:/s:x\": the request path must start with '/'",
+        ),
+        (
+            &["http://[::1]/\u{e9}"],
+            "invalid URL \"http://[::1]/\u{e9}\": the path has spaces or non-ASCII",
+        ),
     ];
-    for args in cases {
-        assert!(parse_args(&os(args)).is_err(), "{args:?}");
+    for (args, want) in cases {
+        match parse_args(&os(args)) {
+            Err(why) => assert!(why.starts_with(want), "{args:?}: {why}"),
+            Ok(_) => panic!("{args:?} accepted"),
+        }
     }
 }
 
 #[test]
 fn request_has_defaults_and_overrides() {
     let http = HttpTarget {
-        host_header: "127.0.0.1:8000".into(),
-        path: "/__heartbeat__".into(),
+        host_header: b"127.0.0.1:8000",
+        path: b"/__heartbeat__",
     };
-    let req = String::from_utf8(build_request(&http, &[("Host".into(), "app".into())])).unwrap();
+    let req = build_request(&http, &[(b"host", b"app")]);
+    let req = String::from_utf8(req).unwrap();
     assert!(req.starts_with("GET /__heartbeat__ HTTP/1.1\r\n"), "{req}");
     assert!(
-        req.contains("\r\nHost: app\r\n") && !req.contains("127.0.0.1"),
+        req.contains("\r\nhost: app\r\n") && !req.contains("127.0.0.1"),
         "{req}"
     );
     assert!(req.contains("User-Agent: hardinit-health/") && req.contains("Connection: close\r\n"));
     assert!(req.ends_with("\r\n\r\n"));
+    assert_eq!(req.matches("\r\n").count(), 6, "{req}");
+    // A URL without a path asks for `/`.
+    for (path, line) in [("", "GET / HTTP"), ("?a=b", "GET /?a=b HTTP")] {
+        let http = HttpTarget {
+            host_header: b"h",
+            path: path.as_bytes(),
+        };
+        let req = String::from_utf8(build_request(&http, &[])).unwrap();
+        assert!(req.starts_with(line), "{req}");
+    }
 }
 
 #[test]
 fn responses() {
     let ok = |raw: &[u8], status, body: &[u8]| {
-        let (head, got) = response(raw).unwrap_or_else(|e| panic!("{e}: {raw:?}"));
+        let (head, got) = response(raw).unwrap_or_else(|e| panic!("{e:?}: {raw:?}"));
         assert_eq!(
             (head.status, got.bytes.as_slice()),
             (status, body),
@@ -358,8 +565,8 @@ fn malformed_responses() {
     ];
     for (raw, want) in cases {
         match response(raw) {
-            Err(ProbeError::Malformed(why)) => assert!(why.contains(want), "{why} vs {want}"),
-            other => panic!("{:?}: {other:?}", quote(raw)),
+            Err(Fail::Malformed(why)) => assert!(why.contains(want), "{why} vs {want}"),
+            other => panic!("{want}: {other:?}"),
         }
     }
 }
