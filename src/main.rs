@@ -266,6 +266,10 @@ fn init(plan: &plan::Plan, signals: SignalSetup) -> u8 {
     for e in drop_own_privileges(plan) {
         tracing::warn!("could not drop hardinit's own privileges: {e}");
     }
+    // Start-up's garbage (the parsed profile, /proc texts, argument
+    // copies) is freed but still resident: give those pages back, PID 1
+    // lives as long as the container.
+    sys::release_free_memory();
 
     // Our copies of the write ends must go, or the pipes never reach EOF.
     let read_ends = pipes.map(|p| {

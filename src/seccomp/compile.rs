@@ -405,7 +405,7 @@ pub(super) fn build(filter: &Filter, arch: Arch) -> Result<BpfProgram, String> {
 
 /// Names a call can get through with, sorted: some passing entry (or a
 /// passing default) and no unconditional stricter entry.
-fn allowed(entries: &[Entry], default: Action, arch: Arch) -> Vec<String> {
+fn allowed(entries: &[Entry], default: Action, arch: Arch) -> Vec<&'static str> {
     // Per number: (some entry passes, some unconditional entry blocks).
     let mut by_nr: BTreeMap<i64, (bool, bool)> = BTreeMap::new();
     for e in entries {
@@ -413,14 +413,13 @@ fn allowed(entries: &[Entry], default: Action, arch: Arch) -> Vec<String> {
         *passes |= e.action.passes();
         *blocked |= e.rule.is_none() && !e.action.passes();
     }
-    let mut out: Vec<String> = table(arch)
+    // The table is sorted by name already.
+    table(arch)
         .iter()
         .filter(|(_, nr)| {
             let (passes, blocked) = by_nr.get(nr).copied().unwrap_or_default();
             (default.passes() || passes) && !blocked
         })
-        .map(|(name, _)| name.to_string())
-        .collect();
-    out.sort();
-    out
+        .map(|(name, _)| *name)
+        .collect()
 }

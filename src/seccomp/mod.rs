@@ -190,7 +190,7 @@ pub struct Compiled {
     /// In installation order; `compile` makes one, whatever the profile.
     pub programs: Vec<seccompiler::BpfProgram>,
     /// Syscalls some call can get through with (unconditionally or on its arguments), sorted.
-    pub allowed: Vec<String>,
+    pub allowed: Vec<&'static str>,
     /// Names unknown on this architecture, skipped, sorted.
     pub skipped: Vec<String>,
     /// Total over `programs`.

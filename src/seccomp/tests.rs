@@ -208,7 +208,7 @@ fn docker_default_allowed_set_matches_docker_semantics() {
     for (arch, docker_arch) in [(Arch::X86_64, "amd64"), (Arch::Aarch64, "arm64")] {
         let c = compile_json(&json, &target(arch, DOCKER_CAPS)).unwrap();
         let expected = docker_expected_allowed(&json, arch, docker_arch, DOCKER_CAPS);
-        let got: BTreeSet<String> = c.allowed.iter().cloned().collect();
+        let got: BTreeSet<String> = c.allowed.iter().map(|s| s.to_string()).collect();
         assert_eq!(
             got.difference(&expected).collect::<Vec<_>>(),
             Vec::<&String>::new(),
@@ -220,7 +220,7 @@ fn docker_default_allowed_set_matches_docker_semantics() {
             "{arch}: expected but not allowed"
         );
         assert_eq!(c.default_action, "SCMP_ACT_ERRNO(1)");
-        assert!(!c.allowed.contains(&"clone3".to_string()));
+        assert!(!c.allowed.contains(&"clone3"));
         println!(
             "docker-default {arch}: {} programs, {} instructions, {} allowed, {} skipped",
             c.programs.len(),
@@ -435,8 +435,8 @@ fn allow_default_profiles_are_denylists() {
         ),
         KILL
     );
-    assert!(!c.allowed.contains(&"mount".to_string()));
-    assert!(c.allowed.contains(&"openat".to_string()));
+    assert!(!c.allowed.contains(&"mount"));
+    assert!(c.allowed.contains(&"openat"));
 }
 
 #[test]
@@ -479,9 +479,9 @@ fn includes_and_excludes() {
     w2.sort();
     w2.retain(|n| *n != "setns");
     assert_eq!(allowed(x, &["CAP_SYS_CHROOT", "CAP_SYS_ADMIN"], (6, 1)), w2);
-    assert!(allowed(x, &[], (6, 10)).contains(&"mseal".to_string()));
-    assert!(allowed(x, &[], (6, 0)).contains(&"uselib".to_string()));
-    assert!(!allowed(x, &[], (6, 1)).contains(&"uselib".to_string()));
+    assert!(allowed(x, &[], (6, 10)).contains(&"mseal"));
+    assert!(allowed(x, &[], (6, 0)).contains(&"uselib"));
+    assert!(!allowed(x, &[], (6, 1)).contains(&"uselib"));
     assert_eq!(allowed(Arch::Aarch64, &[], (6, 1)), base);
     let c = compile(&p, &target(x, &[])).unwrap();
     assert_eq!(c.skipped, Vec::<String>::new());
