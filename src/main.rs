@@ -236,7 +236,8 @@ fn init(plan: &plan::Plan, signals: SignalSetup) -> u8 {
         },
         None => None,
     };
-    let started = match spawn::start(plan, &signals.inherited, pipes.as_ref()) {
+    let expected = test_hooks::expected(&plan.expect);
+    let started = match spawn::start(plan, &signals.inherited, pipes.as_ref(), &expected) {
         Ok(s) => s,
         Err(e) => return spawn_failed(plan, &e),
     };
@@ -244,8 +245,8 @@ fn init(plan: &plan::Plan, signals: SignalSetup) -> u8 {
 
     // Verification: the kernel's view of the child must match the plan
     // before any of the program's code runs.
-    if plan.verifies() {
-        if let Err(msg) = verify(plan, pid) {
+    if plan.verify() == plan::Verify::Stop {
+        if let Err(msg) = verify(plan, &expected, pid) {
             started.abort();
             return fail(msg);
         }
@@ -295,17 +296,13 @@ fn init(plan: &plan::Plan, signals: SignalSetup) -> u8 {
 
 /// Compare the stopped child's /proc with the plan (and print the report
 /// `--debug` asks for); the message naming every difference otherwise.
-fn verify(plan: &plan::Plan, pid: libc::pid_t) -> Result<(), String> {
+fn verify(plan: &plan::Plan, expected: &plan::Expected, pid: libc::pid_t) -> Result<(), String> {
     let status =
         report::Status::read(&pid.to_string()).map_err(|e| format!("verification failed: {e}"))?;
-    let mut diffs = report::verify(&test_hooks::expected(&plan.expect), &status);
+    let mut diffs = report::verify(expected, &status);
     diffs.extend(report::verify_limits(&pid.to_string(), &plan.child.rlimits));
     if !diffs.is_empty() {
-        return Err(format!(
-            "verification failed, {} was not started: the kernel reports restrictions other than planned: {}",
-            plan.program,
-            diffs.join("; ")
-        ));
+        return Err(mismatch_message(plan, &diffs));
     }
     if plan.debug {
         let m = report::of_child(plan, pid, &status);
@@ -360,8 +357,27 @@ fn drop_own_privileges(plan: &plan::Plan) -> Vec<String> {
     failed
 }
 
+fn mismatch_message(plan: &plan::Plan, diffs: &[String]) -> String {
+    format!(
+        "verification failed, {} was not started: the kernel reports restrictions other than planned: {}",
+        plan.program,
+        diffs.join("; ")
+    )
+}
+
 fn spawn_message(plan: &plan::Plan, e: &spawn::SpawnError) -> String {
     match e {
+        spawn::SpawnError::Mismatch { status, limits } => {
+            let expected = test_hooks::expected(&plan.expect);
+            let mut diffs = report::verify(&expected, &report::Status::parse(status));
+            diffs.extend(report::verify_limits_text(limits, &plan.child.rlimits));
+            if diffs.is_empty() {
+                // The two comparisons are tested to agree; should they
+                // not, still say why the program did not start.
+                diffs.push("the child's own check failed".into());
+            }
+            mismatch_message(plan, &diffs)
+        }
         spawn::SpawnError::Setup(m) => m.clone(),
         spawn::SpawnError::Vanished(how) => {
             format!("{} never reached exec: the child {how}", plan.program)

@@ -158,17 +158,33 @@ pub struct Plan {
     pub notes: Vec<String>,
 }
 
+/// How the kernel's view of the child is compared with the plan before the
+/// program runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verify {
+    /// The plan changes nothing (`--unconfined`, tini mode): nothing to compare.
+    Nothing,
+    /// The child reads its own /proc/self/status (and limits) after its
+    /// last step and compares them with `Plan::expect` before execve; on a
+    /// difference it sends both texts to PID 1, which names every field.
+    InChild,
+    /// The child stops before execve while PID 1 reads /proc/<pid>: for the
+    /// `--debug` report and for `learn`, which need PID 1 to see it.
+    Stop,
+}
+
 impl Plan {
-    /// Whether the child stops before execve for PID 1 to compare the
-    /// kernel's view with the plan. Always when the plan restricts
-    /// anything; a plan that changes nothing (`--unconfined`, tini mode)
-    /// has nothing to compare, unless a report or `learn` wants the stop.
-    pub fn verifies(&self) -> bool {
-        self.expect != Expected::default()
+    pub fn verify(&self) -> Verify {
+        if self.debug || self.child.learn.is_some() {
+            Verify::Stop
+        } else if self.expect != Expected::default()
             || !self.child.rlimits.is_empty()
             || self.child.landlock.is_some()
-            || self.child.learn.is_some()
-            || self.debug
+        {
+            Verify::InChild
+        } else {
+            Verify::Nothing
+        }
     }
 }
 

@@ -152,6 +152,80 @@ pub fn verify(expect: &Expected, st: &Status) -> Vec<String> {
     diffs
 }
 
+/// `verify`'s comparison, without allocating: true when every field the
+/// plan sets is in `text` (a /proc/<pid>/status) with the planned value.
+/// The child runs it on itself before execve (spawn.rs, where nothing may
+/// be allocated); when it says no, PID 1 names the differences with
+/// `verify` on the same text. A unit test holds the two to the same answer.
+pub fn matches(expect: &Expected, text: &str) -> bool {
+    let field = |key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+            .map(str::trim)
+    };
+    let hex = |key: &str| field(key).and_then(|v| u64::from_str_radix(v, 16).ok());
+    let num = |key: &str| field(key).and_then(|v| v.parse::<u32>().ok());
+    let caps = [
+        ("CapInh", expect.cap_inh),
+        ("CapPrm", expect.cap_prm),
+        ("CapEff", expect.cap_eff),
+        ("CapBnd", expect.cap_bnd),
+        ("CapAmb", expect.cap_amb),
+    ];
+    let ids_are = |key: &str, want: u32| {
+        field(key).is_some_and(|v| {
+            v.split_whitespace().count() == 4
+                && v.split_whitespace().all(|id| id.parse() == Ok(want))
+        })
+    };
+    // The same multiset of groups, in any order.
+    let groups_are = |want: &[u32]| {
+        field("Groups").is_some_and(|v| {
+            let got = || v.split_whitespace().map(|g| g.parse::<u32>().ok());
+            let count = |of: Option<u32>, list: &mut dyn Iterator<Item = Option<u32>>| {
+                list.filter(|g| *g == of).count()
+            };
+            got().count() == want.len()
+                && got().all(|g| {
+                    g.is_some()
+                        && count(g, &mut got()) == count(g, &mut want.iter().map(|w| Some(*w)))
+                })
+        })
+    };
+    caps.iter()
+        .all(|(key, want)| want.is_none_or(|w| hex(key) == Some(w)))
+        && expect
+            .no_new_privs
+            .is_none_or(|w| num("NoNewPrivs") == Some(u32::from(w)))
+        && expect
+            .seccomp_filters
+            .is_none_or(|w| num("Seccomp") == Some(2) && num("Seccomp_filters") == Some(w))
+        && expect.uid.is_none_or(|w| ids_are("Uid", w))
+        && expect.gid.is_none_or(|w| ids_are("Gid", w))
+        && expect.groups.as_deref().is_none_or(groups_are)
+}
+
+/// `verify_limits`' comparison, without allocating (see `matches`): every
+/// planned rlimit is in `text` (a /proc/<pid>/limits) with its values.
+pub fn limits_match(want: &[crate::rlimit::Limit], text: &str) -> bool {
+    let value = |col: &str| match col {
+        "unlimited" => Some(crate::rlimit::INFINITY),
+        n => n.parse::<u64>().ok(),
+    };
+    want.iter().all(|l| {
+        let Some(title) = limit_title(l.name) else {
+            return false;
+        };
+        text.lines()
+            .find_map(|line| line.strip_prefix(title))
+            .is_some_and(|cols| {
+                let mut cols = cols.split_whitespace();
+                cols.next().and_then(value) == Some(l.soft)
+                    && cols.next().and_then(value) == Some(l.hard)
+            })
+    })
+}
+
 fn cap_names(mask: u64) -> Value {
     Value::String(caps::names(mask).join(","))
 }
@@ -171,8 +245,14 @@ pub fn verify_limits(pid: &str, want: &[crate::rlimit::Limit]) -> Vec<String> {
     if want.is_empty() {
         return Vec::new();
     }
+    let text = crate::sys::read_text(&format!("/proc/{pid}/limits")).unwrap_or_default();
+    verify_limits_text(&text, want)
+}
+
+/// `verify_limits` on the text of a /proc/<pid>/limits already read.
+pub fn verify_limits_text(text: &str, want: &[crate::rlimit::Limit]) -> Vec<String> {
     let names: Vec<&str> = want.iter().map(|l| l.name).collect();
-    let got = limits(pid, &names);
+    let got = limits_in(text, &names);
     want.iter()
         .filter_map(|l| {
             let expected = format!(
@@ -202,6 +282,11 @@ fn limits(pid: &str, names: &[&str]) -> Vec<String> {
     let Ok(text) = crate::sys::read_text(&format!("/proc/{pid}/limits")) else {
         return Vec::new();
     };
+    limits_in(&text, names)
+}
+
+/// The row title /proc/<pid>/limits uses for a limit (by prlimit's short name).
+fn limit_title(name: &str) -> Option<&'static str> {
     // Column titles as the kernel prints them, by prlimit's short names.
     const TITLES: &[(&str, &str)] = &[
         ("cpu", "Max cpu time"),
@@ -221,9 +306,13 @@ fn limits(pid: &str, names: &[&str]) -> Vec<String> {
         ("rtprio", "Max realtime priority"),
         ("rttime", "Max realtime timeout"),
     ];
+    TITLES.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+}
+
+fn limits_in(text: &str, names: &[&str]) -> Vec<String> {
     let mut out = Vec::new();
     for name in names {
-        let Some((_, title)) = TITLES.iter().find(|(n, _)| n == name) else {
+        let Some(title) = limit_title(name) else {
             continue;
         };
         if let Some(line) = text.lines().find(|l| l.starts_with(title)) {
@@ -459,6 +548,115 @@ mod tests {
         assert_eq!(diffs.len(), 4, "{diffs:?}");
         for key in ["CapEff", "Uid", "Seccomp", "Groups"] {
             assert!(diffs.iter().any(|d| d.starts_with(key)), "{key}: {diffs:?}");
+        }
+    }
+
+    /// The child's allocation-free check and PID 1's `verify` give the same
+    /// answer on every mix of planned fields and kernel reports.
+    #[test]
+    fn the_child_check_agrees_with_verify() {
+        let mut texts = vec![SAMPLE.to_string()];
+        let lines: Vec<&str> = SAMPLE.lines().collect();
+        for i in 0..lines.len() {
+            // Each line missing, and each line with another value.
+            let without: Vec<&str> = lines
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, l)| *l)
+                .collect();
+            texts.push(without.join("\n"));
+            for other in [
+                "0",
+                "0000000000000000",
+                "2",
+                "0\t0\t0\t0",
+                "10001\t10001\t10001",
+                "50 50",
+                "7 50",
+                "",
+            ] {
+                let (key, _) = lines[i].split_once(':').unwrap();
+                let mut changed = lines.clone();
+                let line = format!("{key}:\t{other}");
+                changed[i] = &line;
+                texts.push(changed.join("\n"));
+            }
+        }
+        texts.push(SAMPLE.replace("Groups:\t50 ", "Groups:\t50 60"));
+        texts.push(SAMPLE.replace("Groups:\t50 ", "Groups:\t60 50"));
+        let full = Expected {
+            cap_inh: Some(1 << 10),
+            cap_prm: Some(1 << 10),
+            cap_eff: Some(1 << 10),
+            cap_bnd: Some(1 << 10),
+            cap_amb: Some(1 << 10),
+            no_new_privs: Some(true),
+            seccomp_filters: Some(1),
+            uid: Some(10001),
+            gid: Some(10001),
+            groups: Some(vec![50]),
+        };
+        let mut expects = vec![full.clone(), Expected::default()];
+        let other = Expected {
+            cap_eff: Some(0),
+            cap_bnd: Some(u64::MAX >> 23),
+            seccomp_filters: Some(2),
+            uid: Some(0),
+            groups: Some(vec![50, 60]),
+            ..full.clone()
+        };
+        expects.push(other.clone());
+        expects.push(Expected {
+            groups: Some(vec![60, 50]),
+            ..full.clone()
+        });
+        expects.push(Expected {
+            groups: Some(vec![]),
+            ..Expected::default()
+        });
+        let (mut agreed, mut differences) = (0, 0);
+        for text in &texts {
+            for e in &expects {
+                let diffs = verify(e, &Status::parse(text));
+                assert_eq!(
+                    matches(e, text),
+                    diffs.is_empty(),
+                    "{e:?} on {text:?}: {diffs:?}"
+                );
+                agreed += 1;
+                differences += usize::from(!diffs.is_empty());
+            }
+        }
+        assert!(
+            differences > 0 && differences < agreed,
+            "{differences} of {agreed}"
+        );
+
+        let limits = "Limit                     Soft Limit           Hard Limit           Units     \nMax open files            1024                 4096                 files     \nMax core file size        0                    unlimited            bytes     \n";
+        let limit = |name, soft, hard| crate::rlimit::Limit {
+            name,
+            resource: 0,
+            soft,
+            hard,
+        };
+        let inf = crate::rlimit::INFINITY;
+        for want in [
+            vec![],
+            vec![limit("nofile", 1024, 4096)],
+            vec![limit("nofile", 1024, 4096), limit("core", 0, inf)],
+            vec![limit("nofile", 1024, 4095)],
+            vec![limit("core", 0, 0)],
+            vec![limit("nproc", 10, 10)],
+        ] {
+            assert_eq!(
+                limits_match(&want, limits),
+                verify_limits_text(limits, &want).is_empty(),
+                "{:?}",
+                want.iter()
+                    .map(|l| (l.name, l.soft, l.hard))
+                    .collect::<Vec<_>>()
+            );
         }
     }
 

@@ -6,7 +6,7 @@
 //! parent through a CLOEXEC pipe as (step, errno); the parent exits 125
 //! (126/127 for execve) and the program never starts.
 
-use crate::plan::Plan;
+use crate::plan::{Expected, Plan, Verify};
 use crate::sys;
 use nix::errno::Errno;
 use std::os::fd::RawFd;
@@ -35,6 +35,7 @@ pub enum Step {
     AmbientRaise,
     Landlock,
     Seccomp,
+    SelfCheck,
     Handshake,
     Learn,
     Exec,
@@ -60,6 +61,7 @@ const STEPS: &[Step] = &[
     Step::AmbientRaise,
     Step::Landlock,
     Step::Seccomp,
+    Step::SelfCheck,
     Step::Handshake,
     Step::Learn,
     Step::Exec,
@@ -108,6 +110,7 @@ impl Step {
             Step::AmbientClear => "prctl(PR_CAP_AMBIENT_CLEAR_ALL)".into(),
             Step::AmbientRaise => "prctl(PR_CAP_AMBIENT_RAISE)".into(),
             Step::Landlock => "landlock_restrict_self".into(),
+            Step::SelfCheck => "verification (reading /proc/self/status and limits)".into(),
             Step::Handshake => "verification hand-shake".into(),
             Step::Learn => "seccomp (install the recording filter with a listener)".into(),
             Step::Exec => format!("execve {}", plan.program),
@@ -140,6 +143,10 @@ pub enum SpawnError {
     Step(Step, Errno),
     /// The child died without telling why.
     Vanished(String),
+    /// The child's own check found the kernel's view other than planned:
+    /// its /proc/self/status and /proc/self/limits, for PID 1 to name the
+    /// differences.
+    Mismatch { status: String, limits: String },
 }
 
 /// A child stopped just before execve, hardened, waiting for the go-ahead;
@@ -160,16 +167,20 @@ const RECORD: usize = 8;
 /// nothing to verify (`Plan::verifies`): the child goes straight on to
 /// execve and this returns at once, sparing every start two context
 /// switches and the /proc reads.
+/// `expect` is what the child compares itself with (`Plan::expect`, as
+/// tests may alter it).
 pub fn start(
     plan: &Plan,
     inherited: &Inherited,
     pipes: Option<&LogPipes>,
+    expect: &Expected,
 ) -> Result<Started, SpawnError> {
     let setup = |what: &str, e: Errno| SpawnError::Setup(format!("{what}: {e}"));
     let (status_r, status_w) = sys::pipe_cloexec().map_err(|e| setup("pipe", e))?;
-    let go = match plan.verifies() {
-        true => Some(sys::pipe_cloexec().map_err(|e| setup("pipe", e))?),
-        false => None,
+    let verify = plan.verify();
+    let go = match verify {
+        Verify::Stop => Some(sys::pipe_cloexec().map_err(|e| setup("pipe", e))?),
+        Verify::InChild | Verify::Nothing => None,
     };
     let learn_sock = match &plan.child.learn {
         Some(_) => Some(crate::learn::socketpair().map_err(|e| setup("socketpair", e))?),
@@ -200,10 +211,12 @@ pub fn start(
         learn_sock,
         argv: &argv,
         envp: &envp,
+        check: (verify == Verify::InChild).then_some(expect),
     };
     let pid = match go {
-        // Nothing to verify: the child shares our memory until its execve,
-        // as posix_spawn does, instead of copying it (see `spawn_shared`).
+        // Not stopping for us: the child shares our memory until its
+        // execve, as posix_spawn does, instead of copying it (see
+        // `spawn_shared`).
         None if learn_sock.is_none() => spawn_shared(&child).map_err(|e| setup("clone", e))?,
         _ => {
             let pid = sys::fork().map_err(|e| setup("fork", e))?;
@@ -264,6 +277,8 @@ struct Child<'a> {
     learn_sock: Option<(RawFd, RawFd)>,
     argv: &'a [*const libc::c_char],
     envp: &'a [*const libc::c_char],
+    /// Verify::InChild: what the child compares itself with.
+    check: Option<&'a Expected>,
 }
 
 impl Child<'_> {
@@ -286,6 +301,7 @@ impl Child<'_> {
             self.status_w,
             go_r,
             child_sock,
+            self.check,
             self.argv,
             self.envp,
         );
@@ -301,16 +317,18 @@ impl Child<'_> {
     }
 }
 
-/// Stack of a child that shares our memory; its path (the steps in
-/// `run_child`, plain syscalls) needs a few KiB.
-const SHARED_STACK: usize = 64 * 1024;
+/// Stack of a child that shares our memory: its path (the steps in
+/// `run_child`, plain syscalls, 12 KiB of buffers for its self-check)
+/// needs a small part of it.
+const SHARED_STACK: usize = 128 * 1024;
 
 /// Start the child with clone(CLONE_VM | CLONE_VFORK): it runs on a stack
 /// of its own inside our memory and we are suspended until its execve (or
 /// its exit), as posix_spawn does. Nothing is copied: no page tables, no
 /// copy-on-write faults in either process, which takes about a tenth of a
 /// millisecond off every start. Only for children that do not stop for
-/// verification (we could not read their /proc while suspended). The
+/// PID 1 (we could not read their /proc while suspended): they verify
+/// themselves or have nothing to verify. The
 /// child writes nothing of ours but its own stack (and errno, which we do
 /// not read until we run again); its file table is its own copy.
 fn spawn_shared(child: &Child) -> Result<libc::pid_t, Errno> {
@@ -377,6 +395,16 @@ impl Started {
             Some(l) => read_record_serving(self.status_r, l),
             None => read_record(self.status_r),
         };
+        if let Some((Step::SelfCheck, errno)) = result {
+            if errno as i32 == 0 {
+                // A difference: the child sent what the kernel reports.
+                let status = read_blob(self.status_r);
+                let limits = read_blob(self.status_r);
+                sys::close(self.status_r);
+                let _ = sys::wait_pid(self.pid);
+                return Err(SpawnError::Mismatch { status, limits });
+            }
+        }
         sys::close(self.status_r);
         match result {
             // EOF: the CLOEXEC pipe closed in a successful execve.
@@ -460,6 +488,32 @@ fn read_record(fd: RawFd) -> Option<(Step, Errno)> {
     ))
 }
 
+/// The largest text a self-check sends (/proc/self/status is about 1.5 KiB).
+const BLOB_MAX: usize = 16 * 1024;
+
+/// A length-prefixed text from the status pipe; empty if cut short.
+fn read_blob(fd: RawFd) -> String {
+    let mut len = [0u8; 4];
+    if !matches!(sys::read_all(fd, &mut len), Ok(4)) {
+        return String::new();
+    }
+    let mut buf = vec![0u8; (u32::from_ne_bytes(len) as usize).min(BLOB_MAX)];
+    let n = sys::read_all(fd, &mut buf).unwrap_or(0);
+    buf.truncate(n);
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// The child's half of a self-check difference: the record, then the two
+/// texts, length-prefixed. Far below the pipe's capacity: never blocks.
+fn report_mismatch(fd: RawFd, status: &[u8], limits: &[u8]) {
+    report(fd, Step::SelfCheck, Errno::from_raw(0));
+    for text in [status, limits] {
+        let text = &text[..text.len().min(BLOB_MAX)];
+        let _ = sys::write_all(fd, &(text.len() as u32).to_ne_bytes());
+        let _ = sys::write_all(fd, text);
+    }
+}
+
 fn report(fd: RawFd, step: Step, errno: Errno) {
     let mut buf = [0u8; RECORD];
     buf[..4].copy_from_slice(&(step as u32).to_ne_bytes());
@@ -491,10 +545,25 @@ fn run_child(
     status_w: RawFd,
     go_r: Option<RawFd>,
     learn_sock: Option<RawFd>,
+    check: Option<&Expected>,
     argv: &[*const libc::c_char],
     envp: &[*const libc::c_char],
 ) -> Result<std::convert::Infallible, Failure> {
     let c = &plan.child;
+
+    // 0. The self-check's files, opened before Landlock and seccomp can
+    // refuse an open (/proc generates the text at the first read, after
+    // the last step).
+    let (status_fd, limits_fd) = match check {
+        Some(_) => (
+            Some(step(Step::SelfCheck, sys::open_read(c"/proc/self/status"))?),
+            match c.rlimits.is_empty() {
+                true => None,
+                false => Some(step(Step::SelfCheck, sys::open_read(c"/proc/self/limits"))?),
+            },
+        ),
+        None => (None, None),
+    };
 
     // 1-2. Own process group, and the terminal's foreground if there is
     // one. Done while SIGTTOU is still ignored (as tini does): tcsetpgrp
@@ -607,6 +676,27 @@ fn run_child(
         if let Some(s) = &c.seccomp {
             s.install()
                 .map_err(|e| (Step::Seccomp, Errno::from_raw(e)))?;
+        }
+    }
+
+    // Verification by the child itself: the kernel's view after the last
+    // step, compared with the plan without allocating. A difference goes
+    // to PID 1 as text; the program never starts.
+    if let (Some(expect), Some(fd)) = (check, status_fd) {
+        let mut status = [0u8; 8192];
+        let n = step(Step::SelfCheck, sys::read_all(fd, &mut status))?;
+        let mut limits = [0u8; 4096];
+        let m = match limits_fd {
+            Some(fd) => step(Step::SelfCheck, sys::read_all(fd, &mut limits))?,
+            None => 0,
+        };
+        let status_text = std::str::from_utf8(&status[..n]).unwrap_or("");
+        let limits_text = std::str::from_utf8(&limits[..m]).unwrap_or("");
+        if !(crate::report::matches(expect, status_text)
+            && crate::report::limits_match(&c.rlimits, limits_text))
+        {
+            report_mismatch(status_w, &status[..n], &limits[..m]);
+            sys::exit_now(125);
         }
     }
 

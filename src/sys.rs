@@ -146,6 +146,25 @@ pub fn read(fd: RawFd, buf: &mut [u8]) -> SysResult<usize> {
     }
 }
 
+pub fn open_read(path: &std::ffi::CStr) -> SysResult<RawFd> {
+    // SAFETY: path is a valid C string.
+    check(unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) })
+}
+
+/// Read until EOF or until `buf` is full; the number of bytes read.
+pub fn read_all(fd: RawFd, buf: &mut [u8]) -> SysResult<usize> {
+    let mut len = 0;
+    while len < buf.len() {
+        match read(fd, &mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(Errno::EINTR) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(len)
+}
+
 /// A small file (under /proc mostly) as text: open, read until EOF, close.
 /// std's `read_to_string` asks for the size first, and /proc reports 0, so
 /// it reads in growing steps from 32 bytes: a dozen system calls where

@@ -203,6 +203,10 @@ fn forced_mismatch_stops_the_program() {
             vec!["--user", "10001", "--cap-add", "NET_BIND_SERVICE"],
         ),
         ("mozlog", vec!["--user", "10001"]),
+        // The child checks itself above; with --debug (and with an rlimit
+        // to read back) PID 1 reads the stopped child's /proc instead.
+        ("raw", vec!["--debug", "--rlimit", "nofile=512:1024"]),
+        ("raw", vec!["--rlimit", "nofile=512:1024"]),
     ] {
         let marker = temp_path("marker");
         let out = run_with(
