@@ -137,8 +137,16 @@ impl std::fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// Profiles built into the binary (seccomp-profiles/).
+/// Profiles built into the binary (seccomp-profiles/), as build.rs writes
+/// them: without comments and whitespace.
 const EMBEDDED: &[(&str, &str)] = &[(
+    "default",
+    include_str!(concat!(env!("OUT_DIR"), "/default.min.json")),
+)];
+
+/// The embedded profiles' source files, comments included (for the tests).
+#[cfg(test)]
+const SOURCES: &[(&str, &str)] = &[(
     "default",
     include_str!("../../seccomp-profiles/default.json"),
 )];

@@ -567,7 +567,21 @@ fn compile_errors() {
 #[test]
 fn embedded_profiles_compile_and_explain_every_entry() {
     for name in embedded_names() {
-        let p = load(name).unwrap();
+        let (_, source) = SOURCES.iter().find(|(n, _)| n == name).unwrap();
+        let p = parse(name, source).unwrap();
+        // What the binary embeds (build.rs drops the comments) is the same
+        // profile: the same entries, compiling to the same filter.
+        let embedded = load(name).unwrap();
+        assert_eq!(embedded.rules.len(), p.rules.len(), "{name}");
+        assert!(embedded.rules.iter().all(|r| r.comment.is_none()), "{name}");
+        for arch in [Arch::X86_64, Arch::Aarch64] {
+            for caps in [&[][..], DOCKER_CAPS] {
+                let t = target(arch, caps);
+                let (a, b) = (compile(&p, &t).unwrap(), compile(&embedded, &t).unwrap());
+                assert_eq!(a.programs, b.programs, "{name} {arch}");
+                assert_eq!(a.allowed, b.allowed, "{name} {arch}");
+            }
+        }
         for r in &p.rules {
             let c = r.comment.as_deref().unwrap_or("").trim();
             assert!(
