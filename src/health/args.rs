@@ -225,7 +225,9 @@ pub(super) fn parse_header(arg: &[u8]) -> Result<(&[u8], &[u8]), &'static str> {
 pub(super) fn parse_target(url: &[u8]) -> Result<Target<'_>, &'static str> {
     let (address, shown, http) = if let Some(rest) = url.strip_prefix(b"http://") {
         let end = rest.iter().position(|b| b"/?#".contains(b));
-        let (authority, path) = rest.split_at(end.unwrap_or(rest.len()));
+        let (authority, path) = rest
+            .split_at_checked(end.unwrap_or(rest.len()))
+            .unwrap_or_default();
         let http = HttpTarget {
             host_header: authority,
             path: cut(path, b'#').0,

@@ -24,7 +24,6 @@
 use nix::errno::Errno;
 use std::ffi::OsString;
 use std::mem;
-use std::ops::Range;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::ptr;
@@ -107,7 +106,11 @@ pub fn run(args: &[OsString]) -> u8 {
 #[inline(never)]
 pub(super) fn cut(bytes: &[u8], sep: u8) -> (&[u8], Option<&[u8]>) {
     match bytes.iter().position(|&b| b == sep) {
-        Some(i) => (&bytes[..i], Some(&bytes[i + 1..])),
+        Some(i) => {
+            // Checked, though `i` is in range: no panic path.
+            let (head, tail) = bytes.split_at_checked(i).unwrap_or_default();
+            (head, tail.get(1..))
+        }
         None => (bytes, None),
     }
 }

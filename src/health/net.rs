@@ -305,7 +305,7 @@ impl Timed {
                 )
             };
             match usize::try_from(n) {
-                Ok(n) => buf = &buf[n..],
+                Ok(n) => buf = buf.get(n..).unwrap_or_default(),
                 Err(_) => retry_or_fail(Errno::last())?,
             }
         }
