@@ -57,7 +57,7 @@ URL (HOST: IPv4, [IPv6] or localhost; no resolver, no TLS):
 
 Options:
   --timeout DURATION      for the whole probe, e.g. 500ms, 2s [5s]
-  --status LIST           healthy statuses, e.g. 200,204 [200-299]
+  --status LIST           healthy statuses, e.g. 200,204 or 200-399 [200-299]
   --header 'NAME: VALUE'  add or replace a request header (repeatable)
   --expect-body TEXT      the body (first 1 MiB) must contain TEXT
   -h, --help              print this help
