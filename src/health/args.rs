@@ -225,7 +225,9 @@ pub(super) fn parse_header(arg: &[u8]) -> Result<(&[u8], &[u8]), &'static str> {
 pub(super) fn parse_target(url: &[u8]) -> Result<Target<'_>, &'static str> {
     let (address, shown, http) = if let Some(rest) = url.strip_prefix(b"http://") {
         let end = rest.iter().position(|b| b"/?#".contains(b));
-        let (authority, path) = rest.split_at(end.unwrap_or(rest.len()));
+        let (authority, path) = rest
+            .split_at_checked(end.unwrap_or(rest.len()))
+            .unwrap_or_default();
         let http = HttpTarget {
             host_header: authority,
             path: cut(path, b'#').0,
@@ -304,7 +306,7 @@ pub(super) fn parse_authority(
         },
         None => default_port.ok_or("missing ':PORT'")?,
     };
-    if addresses(host).is_empty() {
+    if addresses(host)[0].is_none() {
         return Err(NO_RESOLVER);
     }
     Ok(Address::Inet { host, port })
@@ -314,26 +316,20 @@ pub(super) fn parse_authority(
 /// some parsers read as octal).
 #[inline(never)]
 pub(super) fn parse_ipv4(text: &[u8]) -> Option<[u8; 4]> {
-    let mut octets = [0; 4];
-    let (mut count, mut digits, mut octet) = (0, 0, 0);
-    // One pass over the bytes and a final '.' that ends the last octet.
-    for i in 0..=text.len() {
-        match text.get(i).copied().unwrap_or(b'.') {
-            b'.' if digits > 0 && count < 4 => {
-                octets[count] = octet as u8;
-                (count, digits, octet) = (count + 1, 0, 0);
-            }
-            b @ b'0'..=b'9' if octet > 0 || digits == 0 => {
-                octet = octet * 10 + u32::from(b - b'0');
-                digits += 1;
-                if octet > 255 {
-                    return None;
-                }
-            }
-            _ => return None,
+    // The octets as they come, shifted into one number: no indexing, so
+    // no bounds checks.
+    let (mut bits, mut count) = (0u32, 0);
+    let mut rest = Some(text);
+    while let Some(list) = rest {
+        let octet;
+        (octet, rest) = cut(list, b'.');
+        if octet.len() > 1 && octet.starts_with(b"0") || count == 4 {
+            return None;
         }
+        bits = bits << 8 | number(octet, 10, 255)? as u32;
+        count += 1;
     }
-    (count == 4).then_some(octets)
+    (count == 4).then_some(bits.to_be_bytes())
 }
 
 /// IPv6 text form (RFC 4291 2.2): eight groups of 1-4 hex digits, or fewer
@@ -341,47 +337,48 @@ pub(super) fn parse_ipv4(text: &[u8]) -> Option<[u8; 4]> {
 /// optionally as an IPv4 address. No zone index (`%eth0`).
 #[inline(never)]
 pub(super) fn parse_ipv6(text: &[u8]) -> Option<[u8; 16]> {
-    let mut bytes = [0; 16];
-    let mut len = 0;
-    // Where `::` stands, counted in bytes filled before it.
-    let mut gap = None;
+    // The groups as they come, shifted into one 128-bit number: no
+    // indexing, so no bounds checks. At `::` the groups so far move to
+    // `head`, with their count, to be shifted into place at the end.
+    let (mut bits, mut groups) = (0u128, 0);
+    let mut head = None;
     let mut rest = text;
     if let Some(after) = rest.strip_prefix(b"::") {
-        (gap, rest) = (Some(0), after);
+        (head, rest) = (Some((0, 0)), after);
     }
     while !rest.is_empty() {
         let (group, after) = cut(rest, b':');
-        if after.is_none() && len <= 12 && has(group, b'.') {
-            bytes[len..len + 4].copy_from_slice(&parse_ipv4(group)?);
-            len += 4;
-            break;
-        }
-        if group.len() > 4 || len == 16 {
+        let (value, width) = if after.is_none() && has(group, b'.') {
+            (u32::from_be_bytes(parse_ipv4(group)?).into(), 2)
+        } else if group.len() <= 4 {
+            (u128::from(number(group, 16, 0xffff)?), 1)
+        } else {
+            return None;
+        };
+        bits = bits << (16 * width) | value;
+        groups += width;
+        if groups > 8 {
             return None;
         }
-        let n = number(group, 16, 0xffff)? as u16;
-        bytes[len..len + 2].copy_from_slice(&n.to_be_bytes());
-        len += 2;
         rest = match after {
             None => b"",
             // A `:` must be followed by a group, or by a second `:` once.
             Some([]) => return None,
-            Some([b':', after @ ..]) if gap.is_none() => {
-                gap = Some(len);
+            Some([b':', after @ ..]) if head.is_none() => {
+                (head, bits) = (Some((bits, groups)), 0);
                 after
             }
             Some(after) => after,
         };
     }
-    match gap {
-        // Move the groups after `::` to the end; zeros fill the gap.
-        Some(at) if len < 16 => {
-            let tail = len - at;
-            bytes.copy_within(at..len, 16 - tail);
-            bytes[at..16 - tail].fill(0);
+    match head {
+        // `::` stands for at least one zero group. The head moves up past
+        // the zeros; with no head (`::` first) it is 0, and the shift by
+        // 128 that wraps to 0 leaves it 0.
+        Some((head, at)) if groups < 8 => {
+            Some((head.wrapping_shl(16 * (8 - at)) | bits).to_be_bytes())
         }
-        None if len == 16 => {}
-        _ => return None,
+        None if groups == 8 => Some(bits.to_be_bytes()),
+        _ => None,
     }
-    Some(bytes)
 }

@@ -62,6 +62,12 @@ impl<S: Source> Wire<S> {
         }
     }
 
+    /// The bytes read and not consumed yet (`get`: `pos <= end <= len`
+    /// always holds, but without a bounds check there is no panic path).
+    fn pending(&self) -> &[u8] {
+        self.buf.get(self.pos..self.end).unwrap_or_default()
+    }
+
     /// Reads more bytes after the unconsumed ones; false at end of stream.
     #[inline(never)]
     fn fill(&mut self) -> Result<bool, Fail> {
@@ -69,34 +75,36 @@ impl<S: Source> Wire<S> {
         self.buf.copy_within(self.pos..self.end, 0);
         self.end -= self.pos;
         self.pos = 0;
-        let read = self.src.read(&mut self.buf[self.end..]);
-        let n = read.map_err(|errno| Fail::Io(self.during, errno))?;
+        let free = self.buf.get_mut(self.end..).unwrap_or_default();
+        let n = self.src.read(free);
+        let n = n.map_err(|errno| Fail::Io(self.during, errno))?;
         self.end += n;
         Ok(n > 0)
     }
 
-    /// The next line without its LF or CRLF, as a range of `buf`. A line
-    /// over `max` bytes is the error `too_long`, the connection closing first
-    /// the error `closed`.
+    /// The next line without its LF or CRLF. A line over `max` bytes is
+    /// the error `too_long`, the connection closing first the error
+    /// `closed`.
     #[inline(never)]
     pub(super) fn line(
         &mut self,
         max: usize,
         closed: &'static str,
         too_long: &'static str,
-    ) -> Result<Range<usize>, Fail> {
+    ) -> Result<&[u8], Fail> {
         let mut scanned = 0;
         loop {
-            let pending = &self.buf[self.pos..self.end];
-            if let Some(i) = pending[scanned..].iter().position(|&b| b == b'\n') {
-                let end = scanned + i;
-                if end > max {
+            let pending = self.pending();
+            let newline = pending.iter().skip(scanned).position(|&b| b == b'\n');
+            if let Some(len) = newline.map(|i| scanned + i) {
+                if len > max {
                     break;
                 }
-                let cr = usize::from(end > 0 && pending[end - 1] == b'\r');
+                let cr = len.checked_sub(1).and_then(|i| pending.get(i)) == Some(&b'\r');
                 let start = self.pos;
-                self.pos += end + 1;
-                return Ok(start..start + end - cr);
+                self.pos += len + 1;
+                let line = self.buf.get(start..start + len - usize::from(cr));
+                return Ok(line.unwrap_or_default());
             }
             scanned = pending.len();
             if scanned > max {
@@ -134,14 +142,12 @@ impl<S: Source> Wire<S> {
                 ];
                 return Err(Fail::Malformed(text(&why)));
             }
-            let pending = &self.buf[self.pos..self.end];
-            let take = pending
-                .len()
-                .min(room)
-                .min(usize::try_from(left).unwrap_or(room));
-            body.bytes.extend_from_slice(&pending[..take]);
-            self.pos += take;
-            left -= take as u64;
+            let take = room.min(usize::try_from(left).unwrap_or(room));
+            let part = self.pending().get(..take).unwrap_or(self.pending());
+            body.bytes.extend_from_slice(part);
+            let took = part.len();
+            self.pos += took;
+            left -= took as u64;
         }
         Ok(())
     }
@@ -153,7 +159,7 @@ pub(super) fn read_head<S: Source>(wire: &mut Wire<S>) -> Result<Head, Fail> {
     for _ in 0..=MAX_INTERIM {
         let line = wire.line(HEAD_CAP, CLOSED_IN_STATUS, HEAD_TOO_LONG)?;
         let mut budget = HEAD_CAP - line.len();
-        let status = parse_status_line(&wire.buf[line])?;
+        let status = parse_status_line(line)?;
         let (mut length, mut chunked, mut encoded) = (None, false, false);
         loop {
             let closed = "connection closed in the response headers";
@@ -162,7 +168,7 @@ pub(super) fn read_head<S: Source>(wire: &mut Wire<S>) -> Result<Head, Fail> {
                 break;
             }
             budget = budget.saturating_sub(field.len() + 2);
-            let (name, value) = parse_field(&wire.buf[field])?;
+            let (name, value) = parse_field(field)?;
             if eq_ic(name, b"content-length") {
                 add_content_length(value, &mut length)?;
             } else if eq_ic(name, b"transfer-encoding") {
@@ -170,7 +176,7 @@ pub(super) fn read_head<S: Source>(wire: &mut Wire<S>) -> Result<Head, Fail> {
                 // final coding means the body runs until the connection closes.
                 encoded = true;
                 let last = value.iter().rposition(|&b| b == b',').map_or(0, |i| i + 1);
-                chunked = eq_ic(trim(&value[last..]), b"chunked");
+                chunked = eq_ic(trim(value.get(last..).unwrap_or_default()), b"chunked");
             }
         }
         if (100..200).contains(&status) && status != 101 {
@@ -191,15 +197,15 @@ pub(super) fn read_head<S: Source>(wire: &mut Wire<S>) -> Result<Head, Fail> {
 
 /// `HTTP/1.x NNN reason`.
 pub(super) fn parse_status_line(line: &[u8]) -> Result<u16, Fail> {
-    let well_formed = line.len() >= 12
-        && line.starts_with(b"HTTP/1.")
-        && line[7].is_ascii_digit()
-        && line[8] == b' '
-        && (line.len() == 12 || line[12] == b' ');
-    match line.get(9..12).and_then(|code| number(code, 10, 599)) {
-        Some(status @ 100..) if well_formed => Ok(status as u16),
-        _ => Err(malformed("bad status line ", line)),
+    if let Some([minor, b' ', a, b, c, rest @ ..]) = line.strip_prefix(b"HTTP/1.") {
+        let status = number(&[*a, *b, *c], 10, 599);
+        if let (true, [] | [b' ', ..], Some(status @ 100..)) =
+            (minor.is_ascii_digit(), rest, status)
+        {
+            return Ok(status as u16);
+        }
     }
+    Err(malformed("bad status line ", line))
 }
 
 /// A malformed-response reason, quoting up to 40 of the peer's bytes
@@ -209,7 +215,7 @@ pub(super) fn malformed(why: &str, peer: &[u8]) -> Fail {
     if peer.is_empty() {
         return Fail::Malformed(text(&[why.as_bytes()]));
     }
-    let shown = quote(&peer[..peer.len().min(40)]);
+    let shown = quote(peer.get(..40).unwrap_or(peer));
     let more: &[u8] = if peer.len() > 40 { b"..." } else { b"" };
     Fail::Malformed(text(&[why.as_bytes(), shown.as_bytes(), more]))
 }
@@ -263,7 +269,7 @@ pub(super) fn read_body<S: Source>(wire: &mut Wire<S>, framing: Framing) -> Resu
             let closed = "connection closed in the chunk size line";
             let too_long = "chunk size line longer than 4 KiB";
             let line = wire.line(CHUNK_LINE_CAP, closed, too_long)?;
-            let size = parse_chunk_size(&wire.buf[line])?;
+            let size = parse_chunk_size(line)?;
             if size == 0 {
                 // Trailer fields until the blank line; contents unused.
                 let closed = "connection closed in the chunked trailer";

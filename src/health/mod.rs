@@ -24,7 +24,6 @@
 use nix::errno::Errno;
 use std::ffi::OsString;
 use std::mem;
-use std::ops::Range;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::ptr;
@@ -48,44 +47,26 @@ const USAGE: &str = "usage: hardinit health [OPTIONS] URL\nTry 'hardinit health 
 const HELP: &str = "\
 usage: hardinit health [OPTIONS] URL
 
-Probe a service from inside its container, for a HEALTHCHECK in images
-without a shell, curl or wget. Exit status: 0 healthy, 1 unhealthy (one line
-on stderr says why), 2 bad arguments.
+HEALTHCHECK probe for images without a shell, curl or wget.
+Exit status: 0 healthy, 1 unhealthy (reason on stderr), 2 bad arguments.
 
-URL:
-  http://HOST[:PORT][/PATH]  HTTP/1.1 GET. HOST is an IPv4 address, an
-                             [IPv6] address, or localhost (127.0.0.1, then ::1);
-                             no other host names (no resolver)
-  unix:SOCKET[:/PATH]        HTTP/1.1 GET over a unix stream socket
-                             (SOCKET must not contain ':'; PATH defaults to /)
-  tcp://HOST:PORT            connect only, send nothing
+URL (HOST: IPv4, [IPv6] or localhost; no resolver, no TLS):
+  http://HOST[:PORT][/PATH]  HTTP/1.1 GET
+  unix:SOCKET[:/PATH]        HTTP/1.1 GET over a unix socket
+  tcp://HOST:PORT            connect only
 
 Options:
-  --timeout DURATION       bound on the whole probe: connect, request and
-                           response; e.g. 500ms, 2s, 1m [default: 5s]
-  --status LIST            healthy statuses, e.g. 200,204 or 200-399
-                           [default: 200-299]
-  --header 'NAME: VALUE'   add a request header (repeatable); replaces the
-                           default Host, User-Agent or Connection
-  --expect-body TEXT       the body must contain TEXT
-  -h, --help               print this help
+  --timeout DURATION      for the whole probe, e.g. 500ms, 2s [5s]
+  --status LIST           healthy statuses, e.g. 200,204 or 200-399 [200-299]
+  --header 'NAME: VALUE'  add or replace a request header (repeatable)
+  --expect-body TEXT      the body (first 1 MiB) must contain TEXT
+  -h, --help              print this help
 
-Plain HTTP only, no TLS: probe the application's own port inside the
-container, not a TLS terminator. Only numeric addresses and localhost are
-supported: a static binary has no resolver, and a probe inside the container
-does not need one. Response headers are capped at 64 KiB; at most 1 MiB of
-body is read and searched.
-
-Dockerflow endpoints:
-  /__heartbeat__     the application and its backends work
-                     (HEALTHCHECK, Kubernetes liveness)
-  /__lbheartbeat__   the application answers, no backend checks
-                     (load balancers)
-  /__version__       the deployed version as JSON
+Dockerflow endpoints: /__heartbeat__ (HEALTHCHECK, liveness),
+/__lbheartbeat__ (load balancers, no backend checks), /__version__.
 
 Example:
-  HEALTHCHECK CMD [\"/hardinit\", \"health\", \"--timeout\", \"2s\", \\
-                   \"http://127.0.0.1:8000/__heartbeat__\"]
+  HEALTHCHECK CMD [\"/hardinit\", \"health\", \"http://127.0.0.1:8000/__heartbeat__\"]
 ";
 
 /// Entry point for `hardinit health ARGS...`; returns the exit code.
@@ -125,7 +106,11 @@ pub fn run(args: &[OsString]) -> u8 {
 #[inline(never)]
 pub(super) fn cut(bytes: &[u8], sep: u8) -> (&[u8], Option<&[u8]>) {
     match bytes.iter().position(|&b| b == sep) {
-        Some(i) => (&bytes[..i], Some(&bytes[i + 1..])),
+        Some(i) => {
+            // Checked, though `i` is in range: no panic path.
+            let (head, tail) = bytes.split_at_checked(i).unwrap_or_default();
+            (head, tail.get(1..))
+        }
         None => (bytes, None),
     }
 }

@@ -88,17 +88,14 @@ pub(super) enum Ip {
 /// The addresses to try for HOST, in order; none for a host name. There
 /// is no resolver: a static binary has no NSS, and the loopback addresses
 /// are what a probe inside the container means by "localhost".
-pub(super) fn addresses(host: &[u8]) -> Vec<Ip> {
+pub(super) fn addresses(host: &[u8]) -> [Option<Ip>; 2] {
     if eq_ic(host, b"localhost") {
         let mut v6 = [0; 16];
         v6[15] = 1;
-        return vec![Ip::V4([127, 0, 0, 1]), Ip::V6(v6)];
+        return [Some(Ip::V4([127, 0, 0, 1])), Some(Ip::V6(v6))];
     }
-    match (parse_ipv4(host), parse_ipv6(host)) {
-        (Some(v4), _) => vec![Ip::V4(v4)],
-        (_, Some(v6)) => vec![Ip::V6(v6)],
-        _ => Vec::new(),
-    }
+    let ip = parse_ipv4(host).map(Ip::V4);
+    [ip.or_else(|| parse_ipv6(host).map(Ip::V6)), None]
 }
 
 /// A socket address for connect(2).
@@ -166,7 +163,7 @@ pub(super) fn connect(address: &Address, deadline: u64) -> Result<OwnedFd, Errno
         Address::Inet { host, port } => (host, port),
     };
     let mut last = Errno::ETIMEDOUT;
-    for ip in addresses(host) {
+    for ip in addresses(host).into_iter().flatten() {
         match connect_one(&SockAddr::inet(ip, port), deadline) {
             Ok(fd) => return Ok(fd),
             Err(Errno::ETIMEDOUT) => return Err(Errno::ETIMEDOUT),
@@ -308,7 +305,7 @@ impl Timed {
                 )
             };
             match usize::try_from(n) {
-                Ok(n) => buf = &buf[n..],
+                Ok(n) => buf = buf.get(n..).unwrap_or_default(),
                 Err(_) => retry_or_fail(Errno::last())?,
             }
         }
