@@ -233,7 +233,7 @@ fn status_503_is_unhealthy() {
         "127.0.0.1:0",
         reply("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n"),
     );
-    assert_unhealthy(&probe(&[&server.url]), "status 503");
+    assert_unhealthy(&probe(&[&server.url]), "status 503 (expected 200-299)");
 }
 
 #[test]
@@ -266,14 +266,15 @@ fn status_ranges() {
 fn connection_refused() {
     let port = closed_port();
     let out = probe(&[&format!("http://127.0.0.1:{port}/")]);
-    assert_unhealthy(&out, &format!("connection refused: 127.0.0.1:{port}"));
+    let want = format!("connecting to 127.0.0.1:{port}: Connection refused");
+    assert_unhealthy(&out, &want);
 }
 
 #[test]
 fn silent_server_times_out() {
     let server = Server::tcp("127.0.0.1:0", silent());
     let out = probe(&["--timeout", "300ms", &server.url]);
-    assert_unhealthy(&out, "timeout after 300ms");
+    assert_unhealthy(&out, "timeout after 300ms waiting for the response");
     assert!(
         out.elapsed >= Duration::from_millis(300),
         "{:?}",
@@ -336,7 +337,10 @@ fn unix_socket() {
     assert_unhealthy(&probe(&[&server.url]), "status 500");
 
     let out = probe(&["unix:/nonexistent/hardinit-health.sock:/"]);
-    assert_unhealthy(&out, "connect to /nonexistent/hardinit-health.sock");
+    assert_unhealthy(
+        &out,
+        "connecting to /nonexistent/hardinit-health.sock: No such file or directory",
+    );
 }
 
 /// connect(2) on a unix socket with a full backlog blocks and has no timeout
@@ -363,7 +367,7 @@ fn unix_socket_with_full_backlog_times_out() {
     let read = server.stdout.take().expect("stdout").read_exact(&mut ready);
     if read.is_ok() && &ready == b"ready\n" {
         let out = probe(&["--timeout", "300ms", &format!("unix:{}:/", path.display())]);
-        assert_unhealthy(&out, "timeout after 300ms");
+        assert_unhealthy(&out, "timeout after 300ms connecting to ");
         assert!(out.elapsed < Duration::from_secs(3), "{:?}", out.elapsed);
     }
     drop(server.stdin.take()); // EOF: the fixture exits
@@ -385,7 +389,7 @@ fn tcp_connect_only() {
     let port = closed_port();
     assert_unhealthy(
         &probe(&[&format!("tcp://127.0.0.1:{port}")]),
-        "connection refused",
+        &format!("connecting to 127.0.0.1:{port}: Connection refused"),
     );
 }
 
@@ -487,18 +491,22 @@ fn malformed_responses() {
         (
             "garbage status line",
             "SSH-2.0-OpenSSH\r\n\r\n",
-            "malformed response: bad status line \"SSH-2.0",
+            "bad status line \"SSH-2.0-OpenSSH\"\n",
         ),
         (
             "binary junk",
             "\u{0}\u{1}\u{2}\r\n",
-            "malformed response: bad status line",
+            "bad status line \"\\x00\\x01\\x02\"",
         ),
-        ("empty reply", "", "malformed response: empty reply"),
+        (
+            "empty reply",
+            "",
+            "empty reply (connection closed before the status line)",
+        ),
         (
             "header without colon",
             "HTTP/1.1 200 OK\r\nbroken\r\n\r\n",
-            "bad header line",
+            "bad response header line \"broken\"",
         ),
         (
             "invalid chunk size",
@@ -597,10 +605,10 @@ fn host_names_are_refused() {
         let out = probe(&[url]);
         assert_eq!(out.code, 2, "{url}: {}", out.stderr);
         assert!(
-            out.stderr.starts_with(
-                "hardinit health: only numeric addresses and localhost are supported \
-                 (no resolver in a static binary)"
-            ),
+            out.stderr.starts_with(&format!(
+                "hardinit health: invalid URL {url:?}: only numeric addresses and \
+                     localhost are supported (no resolver in a static binary)\n"
+            )),
             "{url}: {}",
             out.stderr
         );

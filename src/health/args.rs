@@ -56,7 +56,8 @@ pub(super) struct HttpTarget<'a> {
 /// others, the last one counts.
 const OPTIONS: [&str; 4] = ["--timeout", "--status", "--expect-body", "--header"];
 
-pub(super) fn parse_args(args: &[OsString]) -> Result<Command<'_>, String> {
+#[inline(never)]
+pub(super) fn parse_args(args: &[OsString]) -> Result<Command<'_>, Fail<'_>> {
     let mut values: [Option<&[u8]>; 3] = [None; 3];
     let mut headers = Vec::new();
     let (mut url, mut extra) = (None, None);
@@ -78,16 +79,19 @@ pub(super) fn parse_args(args: &[OsString]) -> Result<Command<'_>, String> {
                 _ => (arg, None),
             };
             let Some(option) = OPTIONS.iter().position(|o| o.as_bytes() == name) else {
-                return Err(text(&[b"unknown option ", name]));
+                return Err(fail("unknown option ", Detail::Plain(name), ""));
             };
             let Some(value) = inline.or_else(|| it.next()) else {
-                return Err(text(&[name, b" needs a value"]));
+                return Err(fail("", Detail::Plain(name), " needs a value"));
             };
             match values.get_mut(option) {
                 Some(slot) => *slot = Some(value),
                 None => {
                     let header = parse_header(value);
-                    headers.push(header.map_err(|why| invalid("--header", value, why))?);
+                    headers
+                        .push(header.map_err(|why| {
+                            fail("invalid --header ", Detail::Quoted(value), why)
+                        })?);
                 }
             }
         }
@@ -97,38 +101,32 @@ pub(super) fn parse_args(args: &[OsString]) -> Result<Command<'_>, String> {
     let statuses = statuses.unwrap_or(b"200-299");
     // `-h` anywhere wins, so the URL count is checked only now.
     let Some(url) = url else {
-        return Err(text(&[b"missing URL"]));
+        return Err(fail("missing URL", Detail::None, ""));
     };
     if let Some(extra) = extra {
-        let extra = quote(extra);
-        return Err(text(&[
-            b"unexpected argument ",
-            extra.as_bytes(),
-            b": give one URL",
-        ]));
+        let extra = Detail::Quoted(extra);
+        return Err(fail("unexpected argument ", extra, ": give one URL"));
     }
     if expect_body == Some(b"") {
-        return Err(text(&[b"--expect-body must not be empty"]));
+        return Err(fail("--expect-body must not be empty", Detail::None, ""));
     }
     let Some(timeout_ms) = parse_duration(timeout_text) else {
-        let why = "use e.g. 500ms, 2s or 1m, at most 60m";
-        return Err(invalid("--timeout", timeout_text, why));
+        let why = ": use e.g. 500ms, 2s or 1m, at most 60m";
+        return Err(fail(
+            "invalid --timeout ",
+            Detail::Quoted(timeout_text),
+            why,
+        ));
     };
     // Status 0 is in no list, so this reads the whole list, checking it.
     if status_listed(statuses, 0).is_none() {
-        return Err(invalid("--status", statuses, "use e.g. 200,204 or 200-399"));
+        return Err(fail(
+            "invalid --status ",
+            Detail::Quoted(statuses),
+            ": use e.g. 200,204 or 200-399",
+        ));
     }
-    let target = match parse_target(url) {
-        Ok(target) => target,
-        Err(NO_RESOLVER) => {
-            return Err(text(&[
-                NO_RESOLVER.as_bytes(),
-                b": ",
-                quote(url).as_bytes(),
-            ]))
-        }
-        Err(why) => return Err(invalid("URL", url, why)),
-    };
+    let target = parse_target(url).map_err(|why| fail("invalid URL ", Detail::Quoted(url), why))?;
     Ok(Command::Probe(Probe {
         target,
         timeout_ms,
@@ -139,28 +137,15 @@ pub(super) fn parse_args(args: &[OsString]) -> Result<Command<'_>, String> {
     }))
 }
 
-/// `invalid WHAT "ARG": WHY`, the message for a bad argument.
-#[inline(never)]
-pub(super) fn invalid(what: &str, arg: &[u8], why: &str) -> String {
-    let arg = quote(arg);
-    text(&[
-        b"invalid ",
-        what.as_bytes(),
-        b" ",
-        arg.as_bytes(),
-        b": ",
-        why.as_bytes(),
-    ])
-}
-
 /// `500ms`, `2s`, `1m` in milliseconds; a unit is required so `5` cannot
 /// mean 5 ms by mistake.
+#[inline(never)]
 pub(super) fn parse_duration(arg: &[u8]) -> Option<u64> {
-    let (digits, unit_ms) = if let Some(d) = arg.strip_suffix(b"ms") {
+    let (digits, unit_ms) = if let Some(d) = before(arg, b"ms") {
         (d, 1)
-    } else if let Some(d) = arg.strip_suffix(b"s") {
+    } else if let Some(d) = before(arg, b"s") {
         (d, 1000)
-    } else if let Some(d) = arg.strip_suffix(b"m") {
+    } else if let Some(d) = before(arg, b"m") {
         (d, 60_000)
     } else {
         (arg, 0)
@@ -207,23 +192,26 @@ const TCHAR: u128 = {
 
 /// `Name: value`. The name must be an HTTP token and the value free of
 /// control characters, so an argument cannot smuggle extra request lines.
+/// The error is why it is wrong, as `: why`.
+#[inline(never)]
 pub(super) fn parse_header(arg: &[u8]) -> Result<(&[u8], &[u8]), &'static str> {
     let (name, value) = cut(arg, b':');
-    let value = value.ok_or("expected 'Name: value'")?;
+    let value = value.ok_or(": expected 'Name: value'")?;
     if name.is_empty() || !name.iter().all(|&b| b < 128 && TCHAR >> b & 1 == 1) {
-        return Err("the name must be a token such as X-Probe");
+        return Err(": the name must be a token such as X-Probe");
     }
     // Bytes from 0x80 up are allowed (obs-text); CR and LF are not.
     if value.iter().any(|&b| b < b' ' && b != b'\t' || b == 0x7f) {
-        return Err("control characters in the value");
+        return Err(": control characters in the value");
     }
     // Now only spaces and tabs can be trimmed.
     Ok((name, trim(value)))
 }
 
-/// The URL's parts; the error is why it is wrong.
+/// The URL's parts; the error is why it is wrong, as `: why`.
+#[inline(never)]
 pub(super) fn parse_target(url: &[u8]) -> Result<Target<'_>, &'static str> {
-    let (address, shown, http) = if let Some(rest) = url.strip_prefix(b"http://") {
+    let (address, shown, http) = if let Some(rest) = after(url, b"http://") {
         let end = rest.iter().position(|b| b"/?#".contains(b));
         let (authority, path) = rest
             .split_at_checked(end.unwrap_or(rest.len()))
@@ -233,17 +221,17 @@ pub(super) fn parse_target(url: &[u8]) -> Result<Target<'_>, &'static str> {
             path: cut(path, b'#').0,
         };
         (parse_authority(authority, Some(80))?, authority, Some(http))
-    } else if let Some(rest) = url.strip_prefix(b"tcp://") {
-        let authority = rest.strip_suffix(b"/").unwrap_or(rest);
+    } else if let Some(rest) = after(url, b"tcp://") {
+        let authority = before(rest, b"/").unwrap_or(rest);
         (parse_authority(authority, None)?, authority, None)
-    } else if let Some(rest) = url.strip_prefix(b"unix:") {
+    } else if let Some(rest) = after(url, b"unix:") {
         let (socket, path) = cut(rest, b':');
         let path = path.unwrap_or(b"/");
         if socket.is_empty() {
-            return Err("missing socket path; use unix:/run/app.sock:/PATH");
+            return Err(": missing socket path; use unix:/run/app.sock:/PATH");
         }
         if !path.starts_with(b"/") {
-            return Err("the request path must start with '/'");
+            return Err(": the request path must start with '/'");
         }
         let http = HttpTarget {
             host_header: b"localhost",
@@ -252,15 +240,15 @@ pub(super) fn parse_target(url: &[u8]) -> Result<Target<'_>, &'static str> {
         (Address::Unix(socket), socket, Some(http))
     } else if url.starts_with(b"https://") {
         return Err(
-            "https is not supported (no TLS); probe the plain HTTP port inside the container",
+            ": https is not supported (no TLS); probe the plain HTTP port inside the container",
         );
     } else {
-        return Err("use http://, unix: or tcp://");
+        return Err(": use http://, unix: or tcp://");
     };
     // The path goes verbatim into the request line: printable ASCII only.
     if let Some(http) = &http {
         if !http.path.iter().all(u8::is_ascii_graphic) {
-            return Err("the path has spaces or non-ASCII characters; percent-encode them");
+            return Err(": the path has spaces or non-ASCII characters; percent-encode them");
         }
     }
     Ok(Target {
@@ -278,33 +266,33 @@ pub(super) fn parse_authority(
     default_port: Option<u16>,
 ) -> Result<Address<'_>, &'static str> {
     if has(authority, b'@') {
-        return Err("credentials in the URL are not supported; use --header");
+        return Err(": credentials in the URL are not supported; use --header");
     }
-    let (host, port) = if let Some(rest) = authority.strip_prefix(b"[") {
+    let (host, port) = if let Some(rest) = after(authority, b"[") {
         let (v6, after) = cut(rest, b']');
-        let after = after.ok_or("missing ']'")?;
+        let after = after.ok_or(": missing ']'")?;
         if parse_ipv6(v6).is_none() {
-            return Err("not an IPv6 address");
+            return Err(": not an IPv6 address");
         }
         match cut(after, b':') {
             (b"", port) => (v6, port),
-            _ => return Err("expected ':PORT' after ']'"),
+            _ => return Err(": expected ':PORT' after ']'"),
         }
     } else {
         match cut(authority, b':') {
-            (_, Some(port)) if has(port, b':') => return Err("put IPv6 addresses in [ ]"),
+            (_, Some(port)) if has(port, b':') => return Err(": put IPv6 addresses in [ ]"),
             parts => parts,
         }
     };
     if host.is_empty() {
-        return Err("missing host");
+        return Err(": missing host");
     }
     let port = match port {
         Some(port) => match number(port, 10, 65535) {
             Some(n @ 1..) => n as u16,
-            _ => return Err("the port must be 1-65535"),
+            _ => return Err(": the port must be 1-65535"),
         },
-        None => default_port.ok_or("missing ':PORT'")?,
+        None => default_port.ok_or(": missing ':PORT'")?,
     };
     if addresses(host)[0].is_none() {
         return Err(NO_RESOLVER);
@@ -343,8 +331,8 @@ pub(super) fn parse_ipv6(text: &[u8]) -> Option<[u8; 16]> {
     let (mut bits, mut groups) = (0u128, 0);
     let mut head = None;
     let mut rest = text;
-    if let Some(after) = rest.strip_prefix(b"::") {
-        (head, rest) = (Some((0, 0)), after);
+    if let Some(tail) = after(rest, b"::") {
+        (head, rest) = (Some((0, 0)), tail);
     }
     while !rest.is_empty() {
         let (group, after) = cut(rest, b':');

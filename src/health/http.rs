@@ -39,25 +39,31 @@ pub(super) struct Body {
 
 /// A read buffer over the connection: lines for the head and chunk sizes,
 /// byte counts for the body.
-pub(super) struct Wire<S> {
+pub(super) struct Wire<'b, S> {
     src: S,
     /// Bytes `pos..end` are read and not consumed yet. Room for the longest
     /// line allowed and one read: `fill` is called with at most a line's
-    /// worth pending, which it moves to the front.
-    pub(super) buf: Vec<u8>,
+    /// worth pending, which it moves to the front. Lent by the caller, so
+    /// that a message can quote from it after the connection is closed.
+    buf: &'b mut [u8],
     pos: usize,
     end: usize,
+    /// Where the last line returned by `line` is in `buf`: the line a
+    /// `Detail::Line` error is about.
+    last: (usize, usize),
     /// What the probe is doing, for a read error or timeout.
     pub(super) during: &'static str,
 }
 
-impl<S: Source> Wire<S> {
-    pub(super) fn new(src: S) -> Self {
+impl<'b, S: Source> Wire<'b, S> {
+    pub(super) fn new(src: S, buf: &'b mut Vec<u8>) -> Self {
+        *buf = vec![0; HEAD_CAP + READ_SIZE];
         Wire {
             src,
-            buf: vec![0; HEAD_CAP + READ_SIZE],
+            buf,
             pos: 0,
             end: 0,
+            last: (0, 0),
             during: "waiting for the response",
         }
     }
@@ -70,14 +76,17 @@ impl<S: Source> Wire<S> {
 
     /// Reads more bytes after the unconsumed ones; false at end of stream.
     #[inline(never)]
-    fn fill(&mut self) -> Result<bool, Fail> {
+    fn fill(&mut self) -> Result<bool, Fail<'static>> {
         // Consumed bytes make room.
         self.buf.copy_within(self.pos..self.end, 0);
         self.end -= self.pos;
         self.pos = 0;
         let free = self.buf.get_mut(self.end..).unwrap_or_default();
         let n = self.src.read(free);
-        let n = n.map_err(|errno| Fail::Io(self.during, errno))?;
+        let n = n.map_err(|errno| Fail {
+            errno: Some(errno),
+            ..fail(self.during, Detail::None, "")
+        })?;
         self.end += n;
         Ok(n > 0)
     }
@@ -91,7 +100,7 @@ impl<S: Source> Wire<S> {
         max: usize,
         closed: &'static str,
         too_long: &'static str,
-    ) -> Result<&[u8], Fail> {
+    ) -> Result<&[u8], Fail<'static>> {
         let mut scanned = 0;
         loop {
             let pending = self.pending();
@@ -103,8 +112,8 @@ impl<S: Source> Wire<S> {
                 let cr = len.checked_sub(1).and_then(|i| pending.get(i)) == Some(&b'\r');
                 let start = self.pos;
                 self.pos += len + 1;
-                let line = self.buf.get(start..start + len - usize::from(cr));
-                return Ok(line.unwrap_or_default());
+                self.last = (start, start + len - usize::from(cr));
+                return Ok(self.buf.get(self.last.0..self.last.1).unwrap_or_default());
             }
             scanned = pending.len();
             if scanned > max {
@@ -113,16 +122,38 @@ impl<S: Source> Wire<S> {
             if !self.fill()? {
                 let nothing = scanned == 0 && closed == CLOSED_IN_STATUS;
                 let why = if nothing { EMPTY_REPLY } else { closed };
-                return Err(malformed(why, b""));
+                return Err(fail(why, Detail::None, ""));
             }
         }
-        Err(malformed(too_long, b""))
+        Err(fail(too_long, Detail::None, ""))
+    }
+
+    /// `fail` quoting the line it is about (`Detail::Line`), read from
+    /// the buffer, which outlives the connection.
+    pub(super) fn quote_line<'a>(self, fail: Fail<'a>) -> Fail<'a>
+    where
+        'b: 'a,
+    {
+        let Wire { buf, last, .. } = self;
+        let buf: &'b [u8] = buf;
+        match fail.detail {
+            Detail::Line => Fail {
+                detail: Detail::Peer(buf.get(last.0..last.1).unwrap_or_default()),
+                ..fail
+            },
+            _ => fail,
+        }
     }
 
     /// Moves up to `n` body bytes to `body`, at most `BODY_CAP` in all. The
     /// stream ending first is an error, unless the body runs `until_close`.
     #[inline(never)]
-    pub(super) fn take(&mut self, n: u64, body: &mut Body, until_close: bool) -> Result<(), Fail> {
+    pub(super) fn take(
+        &mut self,
+        n: u64,
+        body: &mut Body,
+        until_close: bool,
+    ) -> Result<(), Fail<'static>> {
         let mut left = n;
         while left > 0 {
             let room = BODY_CAP - body.bytes.len();
@@ -134,13 +165,8 @@ impl<S: Source> Wire<S> {
                 if until_close {
                     break;
                 }
-                let left = decimal(left);
-                let why = [
-                    b"body truncated: connection closed ",
-                    left.as_bytes(),
-                    b" bytes short",
-                ];
-                return Err(Fail::Malformed(text(&why)));
+                let what = "body truncated: connection closed ";
+                return Err(fail(what, Detail::Number(left), " bytes short"));
             }
             let take = room.min(usize::try_from(left).unwrap_or(room));
             let part = self.pending().get(..take).unwrap_or(self.pending());
@@ -155,7 +181,7 @@ impl<S: Source> Wire<S> {
 
 /// Reads the status line and header fields of the final response.
 #[inline(never)]
-pub(super) fn read_head<S: Source>(wire: &mut Wire<S>) -> Result<Head, Fail> {
+pub(super) fn read_head<S: Source>(wire: &mut Wire<'_, S>) -> Result<Head, Fail<'static>> {
     for _ in 0..=MAX_INTERIM {
         let line = wire.line(HEAD_CAP, CLOSED_IN_STATUS, HEAD_TOO_LONG)?;
         let mut budget = HEAD_CAP - line.len();
@@ -192,12 +218,12 @@ pub(super) fn read_head<S: Source>(wire: &mut Wire<S>) -> Result<Head, Fail> {
         return Ok(Head { status, framing });
     }
     const _: () = assert!(MAX_INTERIM == 8, "update the message");
-    Err(malformed("more than 8 interim 1xx responses", b""))
+    Err(fail("more than 8 interim 1xx responses", Detail::None, ""))
 }
 
 /// `HTTP/1.x NNN reason`.
-pub(super) fn parse_status_line(line: &[u8]) -> Result<u16, Fail> {
-    if let Some([minor, b' ', a, b, c, rest @ ..]) = line.strip_prefix(b"HTTP/1.") {
+pub(super) fn parse_status_line(line: &[u8]) -> Result<u16, Fail<'static>> {
+    if let Some([minor, b' ', a, b, c, rest @ ..]) = after(line, b"HTTP/1.") {
         let status = number(&[*a, *b, *c], 10, 599);
         if let (true, [] | [b' ', ..], Some(status @ 100..)) =
             (minor.is_ascii_digit(), rest, status)
@@ -205,24 +231,12 @@ pub(super) fn parse_status_line(line: &[u8]) -> Result<u16, Fail> {
             return Ok(status as u16);
         }
     }
-    Err(malformed("bad status line ", line))
-}
-
-/// A malformed-response reason, quoting up to 40 of the peer's bytes
-/// when it is about them.
-#[inline(never)]
-pub(super) fn malformed(why: &str, peer: &[u8]) -> Fail {
-    if peer.is_empty() {
-        return Fail::Malformed(text(&[why.as_bytes()]));
-    }
-    let shown = quote(peer.get(..40).unwrap_or(peer));
-    let more: &[u8] = if peer.len() > 40 { b"..." } else { b"" };
-    Fail::Malformed(text(&[why.as_bytes(), shown.as_bytes(), more]))
+    Err(fail("bad status line ", Detail::Line, ""))
 }
 
 /// `Name: value`, the value without surrounding blanks. Values of fields we
 /// do not read may hold any bytes.
-pub(super) fn parse_field(field: &[u8]) -> Result<(&[u8], &[u8]), Fail> {
+pub(super) fn parse_field(field: &[u8]) -> Result<(&[u8], &[u8]), Fail<'static>> {
     match cut(field, b':') {
         (name, Some(value))
             if !name.is_empty()
@@ -232,23 +246,26 @@ pub(super) fn parse_field(field: &[u8]) -> Result<(&[u8], &[u8]), Fail> {
         {
             Ok((name, trim(value)))
         }
-        _ => Err(malformed("bad header line ", field)),
+        _ => Err(fail("bad response header line ", Detail::Line, "")),
     }
 }
 
 /// Adds a Content-Length field to what earlier ones said: digits only;
 /// repeated fields and comma lists are allowed if all values are equal
 /// (RFC 9110 8.6).
-pub(super) fn add_content_length(value: &[u8], length: &mut Option<u64>) -> Result<(), Fail> {
+pub(super) fn add_content_length(
+    value: &[u8],
+    length: &mut Option<u64>,
+) -> Result<(), Fail<'static>> {
     let mut rest = Some(value);
     while let Some(list) = rest {
         let item;
         (item, rest) = cut(list, b',');
         let Some(n) = number(trim(item), 10, u64::MAX) else {
-            return Err(malformed("bad Content-Length ", value));
+            return Err(fail("bad Content-Length in ", Detail::Line, ""));
         };
         if length.is_some_and(|l| l != n) {
-            return Err(malformed("conflicting Content-Length ", value));
+            return Err(fail("conflicting Content-Length in ", Detail::Line, ""));
         }
         *length = Some(n);
     }
@@ -256,7 +273,10 @@ pub(super) fn add_content_length(value: &[u8], length: &mut Option<u64>) -> Resu
 }
 
 #[inline(never)]
-pub(super) fn read_body<S: Source>(wire: &mut Wire<S>, framing: Framing) -> Result<Body, Fail> {
+pub(super) fn read_body<S: Source>(
+    wire: &mut Wire<'_, S>,
+    framing: Framing,
+) -> Result<Body, Fail<'static>> {
     let mut body = Body {
         bytes: Vec::new(),
         capped: false,
@@ -293,7 +313,7 @@ pub(super) fn read_body<S: Source>(wire: &mut Wire<S>, framing: Framing) -> Resu
             let closed = "connection closed in the chunk data";
             let longer = "chunk data longer than its chunk size";
             if !wire.line(1, closed, longer)?.is_empty() {
-                return Err(malformed(longer, b""));
+                return Err(fail(longer, Detail::None, ""));
             }
         },
     }
@@ -301,10 +321,10 @@ pub(super) fn read_body<S: Source>(wire: &mut Wire<S>, framing: Framing) -> Resu
 }
 
 /// Hex digits, then optional `;extensions`.
-pub(super) fn parse_chunk_size(line: &[u8]) -> Result<u64, Fail> {
+pub(super) fn parse_chunk_size(line: &[u8]) -> Result<u64, Fail<'static>> {
     let digits = trim(cut(line, b';').0);
     match number(digits, 16, u64::MAX) {
         Some(n) if digits.len() <= 15 => Ok(n),
-        _ => Err(malformed("invalid chunk size ", line)),
+        _ => Err(fail("invalid chunk size ", Detail::Line, "")),
     }
 }

@@ -40,7 +40,7 @@ const MAX_INTERIM: usize = 8;
 const MAX_TIMEOUT_MS: u64 = 3_600_000;
 
 const NO_RESOLVER: &str =
-    "only numeric addresses and localhost are supported (no resolver in a static binary)";
+    ": only numeric addresses and localhost are supported (no resolver in a static binary)";
 
 const USAGE: &str = "usage: hardinit health [OPTIONS] URL\nTry 'hardinit health --help'.\n";
 
@@ -70,37 +70,181 @@ Example:
 ";
 
 /// Entry point for `hardinit health ARGS...`; returns the exit code.
+#[inline(never)]
 pub fn run(args: &[OsString]) -> u8 {
-    let (code, message) = match parse_args(args) {
-        Ok(Command::Help) => match sys::write_all(libc::STDOUT_FILENO, HELP.as_bytes()) {
-            Ok(()) => return 0,
-            Err(_) => return 1,
-        },
-        Err(why) => (2, why),
-        Ok(Command::Probe(probe)) => {
-            let deadline = sys::monotonic_ns() + probe.timeout_ms * 1_000_000;
-            match run_probe(&probe, deadline) {
-                Ok(()) => return 0,
-                Err(fail) => (1, explain(&fail, &probe)),
+    let probe = match parse_args(args) {
+        Ok(Command::Probe(probe)) => probe,
+        Ok(Command::Help) => {
+            return match sys::write_all(libc::STDOUT_FILENO, HELP.as_bytes()) {
+                Ok(()) => 0,
+                Err(_) => 1,
             }
         }
+        Err(fail) => return complain(&fail, b"", 2),
     };
-    // Unhealthy or bad arguments: one message on stderr. If even that
-    // cannot be written, the exit code still tells.
-    let usage = if code == 2 { USAGE } else { "" };
-    let line = text(&[
-        b"hardinit health: ",
-        message.as_bytes(),
-        b"\n",
-        usage.as_bytes(),
-    ]);
-    let _ = sys::write_all(libc::STDERR_FILENO, line.as_bytes());
+    let deadline = sys::monotonic_ns() + probe.timeout_ms * 1_000_000;
+    // The response is read into this, and a message may quote from it.
+    let mut buf = Vec::new();
+    match run_probe(&probe, deadline, &mut buf) {
+        Ok(()) => 0,
+        Err(fail) => complain(&fail, probe.timeout_text, 1),
+    }
+}
+
+/// Why the probe failed or the arguments are wrong. Built where the failure
+/// is found, without allocating, from static text and borrowed bytes;
+/// `message` is the one place that writes it out.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Fail<'a> {
+    /// What failed (`invalid --timeout `, `bad status line `), or what the
+    /// probe was doing when a system call failed (`connecting to `).
+    pub(super) what: &'static str,
+    pub(super) detail: Detail<'a>,
+    /// After the detail: why, or what to do instead (`: give one URL`).
+    pub(super) note: &'static str,
+    /// The failed system call's error. ETIMEDOUT is the deadline passing,
+    /// worded as `timeout after --timeout` followed by `what`.
+    pub(super) errno: Option<Errno>,
+}
+
+/// The variable part of a message, shown after `Fail::what`.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Detail<'a> {
+    None,
+    /// As written in the URL (the address), escaped.
+    Plain(&'a [u8]),
+    /// An argument, quoted and escaped.
+    Quoted(&'a [u8]),
+    /// The last response line read, which the error is about: the parsers
+    /// see it in a buffer that is reused, so `Wire::quote_line` replaces
+    /// this with `Peer` once reading has stopped.
+    Line,
+    /// A bad response line; its start is shown, quoted and escaped.
+    Peer(&'a [u8]),
+    Number(u64),
+    /// A status and the `--status` list it is not in.
+    Status(u16, &'a [u8]),
+}
+
+/// How much of a bad response line a message quotes.
+const PEER_SHOWN: usize = 40;
+
+pub(super) const fn fail<'a>(
+    what: &'static str,
+    detail: Detail<'a>,
+    note: &'static str,
+) -> Fail<'a> {
+    Fail {
+        what,
+        detail,
+        note,
+        errno: None,
+    }
+}
+
+/// Writes `hardinit health: REASON` (and, for exit 2, the usage) to stderr
+/// and returns `code`. If even that cannot be written, the code still tells.
+#[inline(never)]
+fn complain(fail: &Fail, timeout: &[u8], code: u8) -> u8 {
+    let mut line = message(fail, timeout);
+    if code == 2 {
+        line.extend_from_slice(USAGE.as_bytes());
+    }
+    let _ = sys::write_all(libc::STDERR_FILENO, &line);
     code
 }
 
-// Small helpers shared by the parsers and messages, each kept out of line:
-// the release profile optimises for speed, and inlined, every use of a
-// search or comparison would become a loop of its own, often vectorised.
+/// The line for `fail`: `what`, the detail, `note`, then the errno's
+/// description; a timeout names `--timeout` (as typed) first.
+#[inline(never)]
+pub(super) fn message(fail: &Fail, timeout: &[u8]) -> Vec<u8> {
+    let mut line = b"hardinit health: ".to_vec();
+    let timed_out = fail.errno == Some(Errno::ETIMEDOUT);
+    if timed_out {
+        line.extend_from_slice(b"timeout after ");
+        escape(&mut line, timeout, false);
+        line.push(b' ');
+    }
+    line.extend_from_slice(fail.what.as_bytes());
+    match fail.detail {
+        Detail::None => {}
+        Detail::Plain(bytes) => escape(&mut line, bytes, false),
+        Detail::Quoted(bytes) => escape(&mut line, bytes, true),
+        Detail::Line => {}
+        Detail::Peer(bytes) => {
+            escape(&mut line, bytes.get(..PEER_SHOWN).unwrap_or(bytes), true);
+            if bytes.len() > PEER_SHOWN {
+                line.extend_from_slice(b"...");
+            }
+        }
+        Detail::Number(n) => decimal(&mut line, n),
+        Detail::Status(status, list) => {
+            decimal(&mut line, status.into());
+            line.extend_from_slice(b" (expected ");
+            escape(&mut line, list, false);
+            line.push(b')');
+        }
+    }
+    line.extend_from_slice(fail.note.as_bytes());
+    match fail.errno {
+        Some(errno) if !timed_out => {
+            line.extend_from_slice(b": ");
+            line.extend_from_slice(errno.desc().as_bytes());
+        }
+        _ => {}
+    }
+    line.push(b'\n');
+    line
+}
+
+/// Appends `bytes`, `quoted` or not, with control characters, `"` and `\`
+/// escaped so that the message stays one line and unambiguous. Bytes from
+/// 0x80 up pass as they are: a UTF-8 path stays readable.
+#[inline(never)]
+fn escape(line: &mut Vec<u8>, bytes: &[u8], quoted: bool) {
+    if quoted {
+        line.push(b'"');
+    }
+    for &b in bytes {
+        if b < b' ' || b == 0x7f {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            let hex = [
+                b'\\',
+                b'x',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 15)],
+            ];
+            line.extend_from_slice(&hex);
+        } else {
+            if b == b'"' || b == b'\\' {
+                line.push(b'\\');
+            }
+            line.push(b);
+        }
+    }
+    if quoted {
+        line.push(b'"');
+    }
+}
+
+/// Appends `n` in decimal.
+fn decimal(line: &mut Vec<u8>, mut n: u64) {
+    // Digits from the last; u64::MAX has 20.
+    let mut digits = [0; 20];
+    let mut start = digits.len();
+    for slot in digits.iter_mut().rev() {
+        *slot = b'0' + (n % 10) as u8;
+        n /= 10;
+        start -= 1;
+        if n == 0 {
+            break;
+        }
+    }
+    line.extend_from_slice(digits.get(start..).unwrap_or_default());
+}
+
+// Small helpers shared by the parsers, each kept out of line: inlined,
+// every use of a search or comparison would become a loop of its own.
 
 /// `bytes` up to the first `sep` and, if there is one, after it.
 #[inline(never)]
@@ -113,6 +257,22 @@ pub(super) fn cut(bytes: &[u8], sep: u8) -> (&[u8], Option<&[u8]>) {
         }
         None => (bytes, None),
     }
+}
+
+/// `bytes` after `prefix`, if it starts with it. One function for all
+/// prefixes: `strip_prefix` is generic over the pattern's type.
+#[inline(never)]
+pub(super) fn after<'a>(bytes: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
+    bytes
+        .get(prefix.len()..)
+        .filter(|_| bytes.starts_with(prefix))
+}
+
+/// `bytes` before `suffix`, if it ends with it (as `after`).
+#[inline(never)]
+pub(super) fn before<'a>(bytes: &'a [u8], suffix: &[u8]) -> Option<&'a [u8]> {
+    let len = bytes.len().checked_sub(suffix.len())?;
+    bytes.get(..len).filter(|_| bytes.ends_with(suffix))
 }
 
 /// Whether `bytes` holds `b`.
@@ -147,32 +307,12 @@ pub(super) fn number(text: &[u8], radix: u32, max: u64) -> Option<u64> {
     (n <= max).then_some(n)
 }
 
-/// Appends the pieces to `bytes` (the request, messages).
+/// Appends the pieces to `bytes` (the request).
 #[inline(never)]
 pub(super) fn append(bytes: &mut Vec<u8>, parts: &[&[u8]]) {
     for part in parts {
         bytes.extend_from_slice(part);
     }
-}
-
-/// A message from pieces, some of them bytes from the command line or the
-/// peer (shown lossily). Every message is assembled here: one copy loop
-/// rather than a `format!` per message.
-#[inline(never)]
-pub(super) fn text(parts: &[&[u8]]) -> String {
-    let mut bytes = Vec::new();
-    append(&mut bytes, parts);
-    String::from_utf8_lossy(&bytes).into_owned()
-}
-
-/// `bytes` quoted and escaped as Rust's `{:?}` does, for a one-line message.
-#[inline(never)]
-pub(super) fn quote(bytes: &[u8]) -> String {
-    format!("{:?}", String::from_utf8_lossy(bytes))
-}
-
-pub(super) fn decimal(n: u64) -> String {
-    format!("{n}")
 }
 
 mod args;

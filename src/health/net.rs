@@ -3,74 +3,52 @@
 
 use super::*;
 
-/// Why the probe failed. Only what the failure site knows; `explain` adds
-/// the address, the timeout and the expectations from the `Probe`.
-#[derive(Debug)]
-pub(super) enum Fail {
-    /// A system call failed; what the probe was doing then (`CONNECTING`
-    /// when no address could be connected: the last, most telling errno).
-    Io(&'static str, Errno),
-    Malformed(String),
-    Status(u16),
-    /// `--expect-body` not found; `capped` if more body followed.
-    Body {
-        capped: bool,
-    },
-}
-
-pub(super) const CONNECTING: &str = "connecting";
-
-/// The one-line reason for `fail`.
-pub(super) fn explain(fail: &Fail, probe: &Probe) -> String {
-    let shown = probe.target.shown;
-    // A number or quoted text in the message lives here.
-    let owned;
-    let parts: [&[u8]; 5] = match *fail {
-        Fail::Io(during, Errno::ETIMEDOUT) => {
-            let after = probe.timeout_text;
-            [b"timeout after ", after, b" ", during.as_bytes(), b""]
-        }
-        Fail::Io(CONNECTING, Errno::ECONNREFUSED) => {
-            [b"connection refused: ", shown, b"", b"", b""]
-        }
-        Fail::Io(CONNECTING, errno) => [b"connect to ", shown, b": ", errno.desc().as_bytes(), b""],
-        Fail::Io(during, errno) => [during.as_bytes(), b": ", errno.desc().as_bytes(), b"", b""],
-        Fail::Malformed(ref why) => [b"malformed response: ", why.as_bytes(), b"", b"", b""],
-        Fail::Status(status) => {
-            owned = decimal(status.into());
-            let expected = probe.statuses;
-            [b"status ", owned.as_bytes(), b" (expected ", expected, b")"]
-        }
-        Fail::Body { capped } => {
-            owned = quote(probe.expect_body.unwrap_or_default());
-            let more: &[u8] = if capped { b" in its first 1 MiB" } else { b"" };
-            [b"body does not contain ", owned.as_bytes(), more, b"", b""]
-        }
-    };
-    text(&parts)
-}
-
-pub(super) fn run_probe(probe: &Probe, deadline: u64) -> Result<(), Fail> {
-    let fd = connect(&probe.target.address, deadline).map_err(|e| Fail::Io(CONNECTING, e))?;
-    let Some(http) = &probe.target.http else {
+#[inline(never)]
+pub(super) fn run_probe<'a>(
+    probe: &Probe<'a>,
+    deadline: u64,
+    buf: &'a mut Vec<u8>,
+) -> Result<(), Fail<'a>> {
+    let target = &probe.target;
+    let fd = connect(&target.address, deadline).map_err(|errno| Fail {
+        errno: Some(errno),
+        ..fail("connecting to ", Detail::Plain(target.shown), "")
+    })?;
+    let Some(http) = &target.http else {
         return Ok(());
     };
     let request = build_request(http, &probe.headers);
     let stream = Timed { fd, deadline };
-    stream
-        .send_all(&request)
-        .map_err(|e| Fail::Io("sending the request", e))?;
-    let mut wire = Wire::new(stream);
-    let head = read_head(&mut wire)?;
+    stream.send_all(&request).map_err(|errno| Fail {
+        errno: Some(errno),
+        ..fail("sending the request", Detail::None, "")
+    })?;
+    let mut wire = Wire::new(stream, buf);
+    check_response(&mut wire, probe).map_err(|fail| wire.quote_line(fail))
+}
+
+/// Reads the response and checks it against `--status` and
+/// `--expect-body`.
+pub(super) fn check_response<'a>(
+    wire: &mut Wire<Timed>,
+    probe: &Probe<'a>,
+) -> Result<(), Fail<'a>> {
+    let head = read_head(wire)?;
     if status_listed(probe.statuses, head.status) != Some(true) {
-        return Err(Fail::Status(head.status));
+        let status = Detail::Status(head.status, probe.statuses);
+        return Err(fail("status ", status, ""));
     }
     wire.during = "reading the body";
-    let body = read_body(&mut wire, head.framing)?;
+    let body = read_body(wire, head.framing)?;
     match probe.expect_body {
-        Some(text) if !contains(&body.bytes, text) => Err(Fail::Body {
-            capped: body.capped,
-        }),
+        Some(text) if !contains(&body.bytes, text) => {
+            let more = if body.capped {
+                " in its first 1 MiB"
+            } else {
+                ""
+            };
+            Err(fail("body does not contain ", Detail::Quoted(text), more))
+        }
         _ => Ok(()),
     }
 }
@@ -157,6 +135,7 @@ impl SockAddr {
     }
 }
 
+#[inline(never)]
 pub(super) fn connect(address: &Address, deadline: u64) -> Result<OwnedFd, Errno> {
     let (host, port) = match *address {
         Address::Unix(path) => return connect_one(&SockAddr::unix(path)?, deadline),
@@ -253,6 +232,7 @@ pub(super) fn wait(fd: &OwnedFd, events: libc::c_short, deadline: u64) -> Result
 /// `GET` with the default headers (Host, User-Agent, Accept, Connection:
 /// close, so the server ends the body of an unframed response), each
 /// unless a `--header` of the same name replaces it.
+#[inline(never)]
 pub(super) fn build_request(http: &HttpTarget, extra: &[(&[u8], &[u8])]) -> Vec<u8> {
     let slash: &[u8] = if http.path.starts_with(b"/") {
         b""
@@ -291,6 +271,7 @@ pub(super) struct Timed {
 }
 
 impl Timed {
+    #[inline(never)]
     pub(super) fn send_all(&self, mut buf: &[u8]) -> Result<(), Errno> {
         while !buf.is_empty() {
             wait(&self.fd, libc::POLLOUT, self.deadline)?;

@@ -22,23 +22,81 @@ impl Source for Trickle<'_> {
     }
 }
 
-fn parse(rest: &[u8], step: usize) -> Result<(Head, Body), Fail> {
-    let mut wire = Wire::new(Trickle { rest, step });
-    let head = read_head(&mut wire)?;
-    let body = read_body(&mut wire, head.framing)?;
-    Ok((head, body))
+/// The head and body, or the message for a malformed response.
+fn parse(rest: &[u8], step: usize) -> Result<(Head, Body), String> {
+    let mut buf = Vec::new();
+    let mut wire = Wire::new(Trickle { rest, step }, &mut buf);
+    let result = read_head(&mut wire).and_then(|head| {
+        let body = read_body(&mut wire, head.framing)?;
+        Ok((head, body))
+    });
+    result.map_err(|fail| {
+        // Malformed, not a system call failure.
+        assert_eq!(fail.errno, None, "{rest:?}");
+        text_of(&wire.quote_line(fail))
+    })
 }
 
 /// Parses `raw` as read at once and, if small, in 7-byte reads too, so
 /// that every line and body boundary also falls between reads: both must
 /// give the same result.
-fn response(raw: &[u8]) -> Result<(Head, Body), Fail> {
+fn response(raw: &[u8]) -> Result<(Head, Body), String> {
     let whole = parse(raw, usize::MAX);
     if raw.len() < 4096 {
         let trickled = parse(raw, 7);
         assert_eq!(format!("{trickled:?}"), format!("{whole:?}"), "{raw:?}");
     }
     whole
+}
+
+/// The message line for `fail`, with a 300ms timeout.
+fn text_of(fail: &Fail) -> String {
+    String::from_utf8(message(fail, b"300ms")).unwrap()
+}
+
+#[test]
+fn messages() {
+    let cases: &[(Fail, &str)] = &[
+        (
+            Fail {
+                errno: Some(Errno::ECONNREFUSED),
+                ..fail("connecting to ", Detail::Plain(b"[::1]:80"), "")
+            },
+            "connecting to [::1]:80: Connection refused",
+        ),
+        (
+            Fail {
+                errno: Some(Errno::ETIMEDOUT),
+                ..fail("waiting for the response", Detail::None, "")
+            },
+            "timeout after 300ms waiting for the response",
+        ),
+        (
+            fail("status ", Detail::Status(503, b"200-299"), ""),
+            "status 503 (expected 200-299)",
+        ),
+        (
+            fail("short by ", Detail::Number(u64::MAX), " bytes"),
+            "short by 18446744073709551615 bytes",
+        ),
+        (fail("n=", Detail::Number(0), ""), "n=0"),
+        (
+            fail("x ", Detail::Quoted(b"a\"b\\c\r\n\x7f\xc3\xa9"), ": y"),
+            "x \"a\\\"b\\\\c\\x0d\\x0a\\x7f\u{e9}\": y",
+        ),
+        (fail("bad ", Detail::Peer(b"short"), ""), "bad \"short\""),
+        (
+            fail("bad ", Detail::Peer(&[b'a'; 41]), ""),
+            &format!("bad \"{}\"...", "a".repeat(40)),
+        ),
+        (
+            fail("bad ", Detail::Peer(&[b'a'; 40]), ""),
+            &format!("bad \"{}\"", "a".repeat(40)),
+        ),
+    ];
+    for (fail, want) in cases {
+        assert_eq!(text_of(fail), format!("hardinit health: {want}\n"));
+    }
 }
 
 #[test]
@@ -391,6 +449,10 @@ fn bad_arguments() {
     let cases: &[(&[&str], &str)] = &[
         (&[], "missing URL"),
         (&["--timeout"], "--timeout needs a value"),
+        (
+            &["--timeout=\n", "http://127.0.0.1/"],
+            "invalid --timeout \"\\x0a\": use e.g.",
+        ),
         (&["--bogus", "http://127.0.0.1/"], "unknown option --bogus"),
         (&["-H", "X: y", "http://127.0.0.1/"], "unknown option -H"),
         (
@@ -413,7 +475,10 @@ fn bad_arguments() {
             &["--expect-body", "", "http://127.0.0.1/"],
             "--expect-body must not be empty",
         ),
-        (&["http://app/"], NO_RESOLVER),
+        (
+            &["http://app/"],
+            "invalid URL \"http://app/\": only numeric addresses and localhost",
+        ),
         (
             &["ftp://x"],
             "invalid URL \"ftp://x\": use http://, unix: or tcp://",
@@ -437,7 +502,11 @@ fn bad_arguments() {
     ];
     for (args, want) in cases {
         match parse_args(&os(args)) {
-            Err(why) => assert!(why.starts_with(want), "{args:?}: {why}"),
+            Err(fail) => {
+                let line = text_of(&fail);
+                let want = format!("hardinit health: {want}");
+                assert!(line.starts_with(&want), "{args:?}: {line}");
+            }
             Ok(_) => panic!("{args:?} accepted"),
         }
     }
@@ -535,7 +604,10 @@ fn malformed_responses() {
             b"HTTP/1.1 200 OK\r\nContent-Length: 10",
             "connection closed in the response headers",
         ),
-        (b"HTTP/1.1 200 OK\r\nno colon\r\n\r\n", "bad header line"),
+        (
+            b"HTTP/1.1 200 OK\r\nno colon\r\n\r\n",
+            "bad response header line \"no colon\"",
+        ),
         (
             b"HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
             "bad Content-Length",
@@ -582,7 +654,7 @@ fn malformed_responses() {
     ];
     for (raw, want) in cases {
         match response(raw) {
-            Err(Fail::Malformed(why)) => assert!(why.contains(want), "{why} vs {want}"),
+            Err(line) => assert!(line.contains(want), "{line} vs {want}"),
             other => panic!("{want}: {other:?}"),
         }
     }
