@@ -5,9 +5,11 @@ use super::*;
 /// Bytes asked of the peer per read.
 const READ_SIZE: usize = 16 * 1024;
 
-const CLOSED_IN_STATUS: &str = "connection closed in the status line";
-const EMPTY_REPLY: &str = "empty reply (connection closed before the status line)";
-const HEAD_TOO_LONG: &str = "response headers longer than 64 KiB";
+// What `Wire::line` reads, and its limit, for messages: `connection
+// closed in the NOUN`, `NOUN LIMIT`. Shared pieces keep the text small.
+const STATUS_LINE: &str = "status line";
+const HEADERS: &str = "response headers";
+const HEAD_LIMIT: &str = " longer than 64 KiB";
 
 /// Where response bytes come from: the socket, or a byte slice in tests.
 pub(super) trait Source {
@@ -91,15 +93,15 @@ impl<'b, S: Source> Wire<'b, S> {
         Ok(n > 0)
     }
 
-    /// The next line without its LF or CRLF. A line over `max` bytes is
-    /// the error `too_long`, the connection closing first the error
-    /// `closed`.
+    /// The next line without its LF or CRLF, the `noun` of messages: one
+    /// over `max` bytes is `NOUN LIMIT`, the connection closing first is
+    /// `connection closed in the NOUN`.
     #[inline(never)]
     pub(super) fn line(
         &mut self,
         max: usize,
-        closed: &'static str,
-        too_long: &'static str,
+        noun: &'static str,
+        limit: &'static str,
     ) -> Result<&[u8], Fail<'static>> {
         let mut scanned = 0;
         loop {
@@ -120,12 +122,18 @@ impl<'b, S: Source> Wire<'b, S> {
                 break;
             }
             if !self.fill()? {
-                let nothing = scanned == 0 && closed == CLOSED_IN_STATUS;
-                let why = if nothing { EMPTY_REPLY } else { closed };
-                return Err(fail(why, Detail::None, ""));
+                return Err(if scanned == 0 && noun == STATUS_LINE {
+                    fail(
+                        "empty reply (connection closed before the status line)",
+                        Detail::None,
+                        "",
+                    )
+                } else {
+                    fail("connection closed in the ", Detail::None, noun)
+                });
             }
         }
-        Err(fail(too_long, Detail::None, ""))
+        Err(fail(noun, Detail::None, limit))
     }
 
     /// `fail` quoting the line it is about (`Detail::Line`), read from
@@ -183,13 +191,12 @@ impl<'b, S: Source> Wire<'b, S> {
 #[inline(never)]
 pub(super) fn read_head<S: Source>(wire: &mut Wire<'_, S>) -> Result<Head, Fail<'static>> {
     for _ in 0..=MAX_INTERIM {
-        let line = wire.line(HEAD_CAP, CLOSED_IN_STATUS, HEAD_TOO_LONG)?;
+        let line = wire.line(HEAD_CAP, STATUS_LINE, HEAD_LIMIT)?;
         let mut budget = HEAD_CAP - line.len();
         let status = parse_status_line(line)?;
         let (mut length, mut chunked, mut encoded) = (None, false, false);
         loop {
-            let closed = "connection closed in the response headers";
-            let field = wire.line(budget, closed, HEAD_TOO_LONG)?;
+            let field = wire.line(budget, HEADERS, HEAD_LIMIT)?;
             if field.is_empty() {
                 break;
             }
@@ -286,17 +293,14 @@ pub(super) fn read_body<S: Source>(
         Framing::Length(n) => wire.take(n, &mut body, false)?,
         Framing::UntilClose => wire.take(u64::MAX, &mut body, true)?,
         Framing::Chunked => loop {
-            let closed = "connection closed in the chunk size line";
-            let too_long = "chunk size line longer than 4 KiB";
-            let line = wire.line(CHUNK_LINE_CAP, closed, too_long)?;
+            let limit = " longer than 4 KiB";
+            let line = wire.line(CHUNK_LINE_CAP, "chunk size line", limit)?;
             let size = parse_chunk_size(line)?;
             if size == 0 {
                 // Trailer fields until the blank line; contents unused.
-                let closed = "connection closed in the chunked trailer";
-                let too_long = "chunked trailer longer than 64 KiB";
                 let mut budget = HEAD_CAP;
                 loop {
-                    let trailer = wire.line(budget, closed, too_long)?;
+                    let trailer = wire.line(budget, "chunked trailer", HEAD_LIMIT)?;
                     if trailer.is_empty() {
                         break;
                     }
@@ -310,10 +314,9 @@ pub(super) fn read_body<S: Source>(
             }
             // The CRLF that ends the chunk data; anything else there means
             // the size line lied.
-            let closed = "connection closed in the chunk data";
-            let longer = "chunk data longer than its chunk size";
-            if !wire.line(1, closed, longer)?.is_empty() {
-                return Err(fail(longer, Detail::None, ""));
+            let (noun, limit) = ("chunk data", " longer than its chunk size");
+            if !wire.line(1, noun, limit)?.is_empty() {
+                return Err(fail(noun, Detail::None, limit));
             }
         },
     }
