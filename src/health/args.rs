@@ -141,14 +141,11 @@ pub(super) fn parse_args(args: &[OsString]) -> Result<Command<'_>, Fail<'_>> {
 /// mean 5 ms by mistake.
 #[inline(never)]
 pub(super) fn parse_duration(arg: &[u8]) -> Option<u64> {
-    let (digits, unit_ms) = if let Some(d) = before(arg, b"ms") {
-        (d, 1)
-    } else if let Some(d) = before(arg, b"s") {
-        (d, 1000)
-    } else if let Some(d) = before(arg, b"m") {
-        (d, 60_000)
-    } else {
-        (arg, 0)
+    let (digits, unit_ms) = match arg {
+        [d @ .., b'm', b's'] => (d, 1),
+        [d @ .., b's'] => (d, 1000),
+        [d @ .., b'm'] => (d, 60_000),
+        _ => (arg, 0),
     };
     let ms = number(digits, 10, MAX_TIMEOUT_MS)? * unit_ms;
     (1..=MAX_TIMEOUT_MS).contains(&ms).then_some(ms)
@@ -222,7 +219,10 @@ pub(super) fn parse_target(url: &[u8]) -> Result<Target<'_>, &'static str> {
         };
         (parse_authority(authority, Some(80))?, authority, Some(http))
     } else if let Some(rest) = after(url, b"tcp://") {
-        let authority = before(rest, b"/").unwrap_or(rest);
+        let authority = match rest {
+            [authority @ .., b'/'] => authority,
+            _ => rest,
+        };
         (parse_authority(authority, None)?, authority, None)
     } else if let Some(rest) = after(url, b"unix:") {
         let (socket, path) = cut(rest, b':');

@@ -260,19 +260,13 @@ pub(super) fn cut(bytes: &[u8], sep: u8) -> (&[u8], Option<&[u8]>) {
 }
 
 /// `bytes` after `prefix`, if it starts with it. One function for all
-/// prefixes: `strip_prefix` is generic over the pattern's type.
+/// prefixes: `strip_prefix` is generic over the pattern's type, so each
+/// length of prefix would be a function of its own.
 #[inline(never)]
 pub(super) fn after<'a>(bytes: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
     bytes
         .get(prefix.len()..)
         .filter(|_| bytes.starts_with(prefix))
-}
-
-/// `bytes` before `suffix`, if it ends with it (as `after`).
-#[inline(never)]
-pub(super) fn before<'a>(bytes: &'a [u8], suffix: &[u8]) -> Option<&'a [u8]> {
-    let len = bytes.len().checked_sub(suffix.len())?;
-    bytes.get(..len).filter(|_| bytes.ends_with(suffix))
 }
 
 /// Whether `bytes` holds `b`.
