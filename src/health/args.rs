@@ -139,7 +139,6 @@ pub(super) fn parse_args(args: &[OsString]) -> Result<Command<'_>, Fail<'_>> {
 
 /// `500ms`, `2s`, `1m` in milliseconds; a unit is required so `5` cannot
 /// mean 5 ms by mistake.
-#[inline(never)]
 pub(super) fn parse_duration(arg: &[u8]) -> Option<u64> {
     let (digits, unit_ms) = match arg {
         [d @ .., b'm', b's'] => (d, 1),
@@ -190,7 +189,6 @@ const TCHAR: u128 = {
 /// `Name: value`. The name must be an HTTP token and the value free of
 /// control characters, so an argument cannot smuggle extra request lines.
 /// The error is why it is wrong, as `: why`.
-#[inline(never)]
 pub(super) fn parse_header(arg: &[u8]) -> Result<(&[u8], &[u8]), &'static str> {
     let (name, value) = cut(arg, b':');
     let value = value.ok_or(": expected 'Name: value'")?;

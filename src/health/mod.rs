@@ -156,7 +156,6 @@ fn complain(fail: &Fail, timeout: &[u8], code: u8) -> u8 {
 
 /// The line for `fail`: `what`, the detail, `note`, then the errno's
 /// description; a timeout names `--timeout` (as typed) first.
-#[inline(never)]
 pub(super) fn message(fail: &Fail, timeout: &[u8]) -> Vec<u8> {
     let mut line = b"hardinit health: ".to_vec();
     let timed_out = fail.errno == Some(Errno::ETIMEDOUT);

@@ -135,7 +135,6 @@ impl SockAddr {
     }
 }
 
-#[inline(never)]
 pub(super) fn connect(address: &Address, deadline: u64) -> Result<OwnedFd, Errno> {
     let (host, port) = match *address {
         Address::Unix(path) => return connect_one(&SockAddr::unix(path)?, deadline),
@@ -232,7 +231,6 @@ pub(super) fn wait(fd: &OwnedFd, events: libc::c_short, deadline: u64) -> Result
 /// `GET` with the default headers (Host, User-Agent, Accept, Connection:
 /// close, so the server ends the body of an unframed response), each
 /// unless a `--header` of the same name replaces it.
-#[inline(never)]
 pub(super) fn build_request(http: &HttpTarget, extra: &[(&[u8], &[u8])]) -> Vec<u8> {
     let slash: &[u8] = if http.path.starts_with(b"/") {
         b""
@@ -271,7 +269,6 @@ pub(super) struct Timed {
 }
 
 impl Timed {
-    #[inline(never)]
     pub(super) fn send_all(&self, mut buf: &[u8]) -> Result<(), Errno> {
         while !buf.is_empty() {
             wait(&self.fd, libc::POLLOUT, self.deadline)?;
