@@ -204,7 +204,6 @@ pub(super) fn parse_header(arg: &[u8]) -> Result<(&[u8], &[u8]), &'static str> {
 }
 
 /// The URL's parts; the error is why it is wrong, as `: why`.
-#[inline(never)]
 pub(super) fn parse_target(url: &[u8]) -> Result<Target<'_>, &'static str> {
     let (address, shown, http) = if let Some(rest) = after(url, b"http://") {
         let end = rest.iter().position(|b| b"/?#".contains(b));

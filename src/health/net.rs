@@ -3,7 +3,6 @@
 
 use super::*;
 
-#[inline(never)]
 pub(super) fn run_probe<'a>(
     probe: &Probe<'a>,
     deadline: u64,
