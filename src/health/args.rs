@@ -56,7 +56,6 @@ pub(super) struct HttpTarget<'a> {
 /// others, the last one counts.
 const OPTIONS: [&str; 4] = ["--timeout", "--status", "--expect-body", "--header"];
 
-#[inline(never)]
 pub(super) fn parse_args(args: &[OsString]) -> Result<Command<'_>, Fail<'_>> {
     let mut values: [Option<&[u8]>; 3] = [None; 3];
     let mut headers = Vec::new();

@@ -70,7 +70,6 @@ Example:
 ";
 
 /// Entry point for `hardinit health ARGS...`; returns the exit code.
-#[inline(never)]
 pub fn run(args: &[OsString]) -> u8 {
     let probe = match parse_args(args) {
         Ok(Command::Probe(probe)) => probe,
