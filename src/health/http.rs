@@ -188,7 +188,6 @@ impl<'b, S: Source> Wire<'b, S> {
 }
 
 /// Reads the status line and header fields of the final response.
-#[inline(never)]
 pub(super) fn read_head<S: Source>(wire: &mut Wire<'_, S>) -> Result<Head, Fail<'static>> {
     for _ in 0..=MAX_INTERIM {
         let line = wire.line(HEAD_CAP, STATUS_LINE, HEAD_LIMIT)?;
@@ -279,7 +278,6 @@ pub(super) fn add_content_length(
     Ok(())
 }
 
-#[inline(never)]
 pub(super) fn read_body<S: Source>(
     wire: &mut Wire<'_, S>,
     framing: Framing,
