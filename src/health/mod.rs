@@ -293,7 +293,17 @@ pub(super) fn number(text: &[u8], radix: u32, max: u64) -> Option<u64> {
     }
     let mut n: u64 = 0;
     for &b in text {
-        let digit = u64::from(char::from(b).to_digit(radix)?);
+        // Not `char::to_digit`, whose check of `radix` is a panic path.
+        let digit = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            b'A'..=b'F' => b - b'A' + 10,
+            _ => return None,
+        };
+        if u32::from(digit) >= radix {
+            return None;
+        }
+        let digit = u64::from(digit);
         n = n.checked_mul(u64::from(radix))?.checked_add(digit)?;
     }
     (n <= max).then_some(n)
