@@ -110,7 +110,8 @@ pub(super) struct Fail<'a> {
 #[derive(Clone, Copy, Debug)]
 pub(super) enum Detail<'a> {
     None,
-    /// As written in the URL (the address), escaped.
+    /// Bytes shown as they are, escaped: the address as written in the
+    /// URL, an option name.
     Plain(&'a [u8]),
     /// An argument, quoted and escaped.
     Quoted(&'a [u8]),
@@ -128,6 +129,7 @@ pub(super) enum Detail<'a> {
 /// How much of a bad response line a message quotes.
 const PEER_SHOWN: usize = 40;
 
+/// A failure that is not a system call's: no errno.
 pub(super) const fn fail<'a>(
     what: &'static str,
     detail: Detail<'a>,
