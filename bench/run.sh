@@ -10,9 +10,10 @@
 # (without root the latency runs fall back to -s, subreaper mode).
 set -euo pipefail
 
-RUNS=${RUNS:-300}          # hyperfine runs per start-up command
-LAT_N=${LAT_N:-300}        # SIGTERM round trips per init
-ROUNDS=${ROUNDS:-5}        # start-up and latency runs interleave the inits in rounds
+RUNS=${RUNS:-500}          # hyperfine runs per start-up command
+LAT_N=${LAT_N:-600}        # SIGTERM round trips per init
+ROUNDS=${ROUNDS:-10}       # start-up and latency runs interleave the inits in rounds
+RSS_N=${RSS_N:-5}          # idle RSS samples per init; the median is reported
 LINES=${LINES:-1000000}    # input lines for the throughput runs
 REPEAT=${REPEAT:-3}        # throughput runs per case; the median is reported
 
@@ -120,17 +121,18 @@ echo
 
 # --- 2. RSS of the idle init ----------------------------------------------------
 log "idle RSS"
-echo "## RSS of the idle init (\`INIT -s -- sleep 30\`, from /proc/PID/status)"
+echo "## RSS of the idle init (\`INIT -s -- sleep 30\`, from /proc/PID/status, median of $RSS_N by VmRSS)"
 echo
 echo "RssFile is mostly the binary's text, shared page cache (kernel fault-around maps"
 echo "up to 64 KiB per fault); RssAnon is the init's private memory."
 echo
 echo "| init | VmRSS (KiB) | RssAnon (KiB) | RssFile (KiB) | VmHWM (KiB) |"
 echo "|---|---|---|---|---|"
-for i in "${INITS[@]}"; do
+# One sample: "VmRSS RssAnon RssFile VmHWM" of the idle init.
+rss_sample() {
     # shellcheck disable=SC2046
-    $(cmd_of "$i") -s -- sleep 30 >/dev/null 2>&1 &
-    pid=$!
+    $(cmd_of "$1") -s -- sleep 30 >/dev/null 2>&1 &
+    local pid=$! kid
     BG+=("$pid")
     # Idle means the child has exec'd sleep and the init waits in poll.
     for _ in $(seq 500); do
@@ -139,11 +141,22 @@ for i in "${INITS[@]}"; do
         sleep 0.01
     done
     sleep 0.1
-    st() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$pid/status"; }
-    rss=$(st VmRSS) anon=$(st RssAnon) file=$(st RssFile) hwm=$(st VmHWM)
+    awk '$1 == "VmRSS:" {r=$2} $1 == "RssAnon:" {a=$2} $1 == "RssFile:" {f=$2} $1 == "VmHWM:" {h=$2}
+         END {print r, a, f, h}' "/proc/$pid/status"
     kill -TERM "$pid"
     wait "$pid" || true
-    echo "| $(name_of "$i") | $rss | $anon | $file | $hwm |"
+}
+# Samples alternate between the inits; the page cache (and the machine's
+# reclaim) moves RssFile by tens of KiB from one start to the next.
+declare -A RSS_SAMPLES=()
+for _ in $(seq "$RSS_N"); do
+    for k in "${!INITS[@]}"; do
+        RSS_SAMPLES[$k]+="$(rss_sample "${INITS[$k]}")"$'\n'
+    done
+done
+for k in "${!INITS[@]}"; do
+    read -r rss anon file hwm < <(printf '%s' "${RSS_SAMPLES[$k]}" | sort -n | sed -n "$(((RSS_N + 1) / 2))p")
+    echo "| $(name_of "${INITS[$k]}") | $rss | $anon | $file | $hwm |"
 done
 echo
 
