@@ -210,7 +210,7 @@ fn one_fd_msghdr(iov: &mut libc::iovec, cbuf: &mut [u64; 4]) -> libc::msghdr {
     msg.msg_iov = iov;
     msg.msg_iovlen = 1;
     msg.msg_control = cbuf.as_mut_ptr() as *mut libc::c_void;
-    msg.msg_controllen = std::mem::size_of_val(cbuf);
+    msg.msg_controllen = std::mem::size_of_val(cbuf) as _;
     msg
 }
 
@@ -220,13 +220,13 @@ fn send_fd(sock: RawFd, fd: RawFd) -> Result<(), Errno> {
     let mut cbuf = [0u64; 4];
     let mut msg = one_fd_msghdr(&mut iov, &mut cbuf);
     // SAFETY: CMSG_SPACE only computes a size.
-    msg.msg_controllen = unsafe { libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) } as usize;
+    msg.msg_controllen = unsafe { libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) } as _;
     // SAFETY: msg has a control buffer large enough for one cmsghdr + fd.
     unsafe {
         let c = libc::CMSG_FIRSTHDR(&msg);
         (*c).cmsg_level = libc::SOL_SOCKET;
         (*c).cmsg_type = libc::SCM_RIGHTS;
-        (*c).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<RawFd>() as u32) as usize;
+        (*c).cmsg_len = libc::CMSG_LEN(std::mem::size_of::<RawFd>() as u32) as _;
         std::ptr::write_unaligned(libc::CMSG_DATA(c) as *mut RawFd, fd);
     }
     // SAFETY: msg is fully initialised.

@@ -41,17 +41,30 @@ const EXIT_TINI_FAILED: u8 = 1;
 /// signal set-up below and `ensure_std_fds`. Without that handler a stack
 /// overflow ends hardinit with SIGSEGV and no message; its recursion is
 /// bounded (the seccomp search tree: log2 of a few hundred ranges).
-/// `std::env::args_os` still works: the C library hands argv to the
-/// standard library's `.init_array` hook before this runs.
+/// The arguments come from `argv` here: `std::env::args_os` is filled by
+/// that start-up on musl (only glibc also hands them to an `.init_array`
+/// hook).
 #[cfg(not(test))]
 #[no_mangle]
-extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
-    libc::c_int::from(run())
+extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
+    use std::os::unix::ffi::OsStringExt;
+    let args = (0..usize::try_from(argc).unwrap_or(0))
+        // SAFETY: the C runtime passes argc valid, NUL-terminated strings.
+        .map(|i| unsafe { std::ffi::CStr::from_ptr(*argv.add(i)) })
+        .map(|arg| OsString::from_vec(arg.to_bytes().to_vec()))
+        .collect();
+    libc::c_int::from(run(args))
 }
 
 #[cfg_attr(test, allow(dead_code))]
-fn run() -> u8 {
-    let args: Vec<OsString> = std::env::args_os().collect();
+fn run(args: Vec<OsString>) -> u8 {
+    // First of all, before any descriptor of ours exists: a closed 0, 1 or
+    // 2 gets /dev/null, or the signalfd or a pipe would take its number and
+    // the program would inherit it as stdin or stdout.
+    if let Err(e) = sys::ensure_std_fds() {
+        eprintln!("hardinit: cannot open /dev/null for a closed standard descriptor: {e}");
+        return EXIT_FAILED;
+    }
     let argv0 = args.first().cloned().unwrap_or_default();
     let tini = cli::is_tini_name(&argv0);
     let word = args.get(1).map(|a| a.as_bytes()).unwrap_or(b"");
@@ -67,7 +80,8 @@ fn run() -> u8 {
     let (command, rest) = match word {
         b"check" if !tini => (Command::Check, &args[2..]),
         b"learn" if !tini => (Command::Learn, &args[2..]),
-        _ => (Command::Run, &args[1..]),
+        // argv may even be empty (execve allows it): then there is no program.
+        _ => (Command::Run, args.get(1..).unwrap_or_default()),
     };
 
     // Block signals before anything else, so none is lost or acts on us
@@ -80,10 +94,6 @@ fn run() -> u8 {
         }
     };
     events::install();
-    if let Err(e) = sys::ensure_std_fds() {
-        eprintln!("hardinit: cannot open /dev/null for a closed standard descriptor: {e}");
-        return EXIT_FAILED;
-    }
 
     let env: Vec<(OsString, OsString)> = std::env::vars_os().collect();
     let failed = if tini { EXIT_TINI_FAILED } else { EXIT_FAILED };

@@ -1,7 +1,7 @@
 //! `--rlimit NAME=SOFT[:HARD]`, names as `ulimit`/prlimit spell them.
 
 /// Resources by name, as prlimit(1) names them.
-const RESOURCES: &[(&str, libc::__rlimit_resource_t)] = &[
+const RESOURCES: &[(&str, crate::sys::Resource)] = &[
     ("as", libc::RLIMIT_AS),
     ("core", libc::RLIMIT_CORE),
     ("cpu", libc::RLIMIT_CPU),
@@ -23,7 +23,7 @@ const RESOURCES: &[(&str, libc::__rlimit_resource_t)] = &[
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limit {
     pub name: &'static str,
-    pub resource: libc::__rlimit_resource_t,
+    pub resource: crate::sys::Resource,
     pub soft: u64,
     pub hard: u64,
 }

@@ -375,7 +375,13 @@ pub fn setresuid(uid: libc::uid_t) -> SysResult<()> {
     Ok(())
 }
 
-pub fn setrlimit(resource: libc::__rlimit_resource_t, soft: u64, hard: u64) -> SysResult<()> {
+/// The C library's type for a resource number (glibc: an enum, musl: int).
+#[cfg(target_env = "gnu")]
+pub type Resource = libc::__rlimit_resource_t;
+#[cfg(not(target_env = "gnu"))]
+pub type Resource = libc::c_int;
+
+pub fn setrlimit(resource: Resource, soft: u64, hard: u64) -> SysResult<()> {
     let lim = libc::rlimit {
         rlim_cur: soft,
         rlim_max: hard,
@@ -385,7 +391,7 @@ pub fn setrlimit(resource: libc::__rlimit_resource_t, soft: u64, hard: u64) -> S
     Ok(())
 }
 
-pub fn getrlimit(resource: libc::__rlimit_resource_t) -> SysResult<(u64, u64)> {
+pub fn getrlimit(resource: Resource) -> SysResult<(u64, u64)> {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
@@ -526,7 +532,11 @@ pub fn private_stdout() {
 
 /// Return the heap's free pages to the kernel (glibc's malloc_trim: the
 /// top of the heap is shrunk, whole free pages inside it are discarded).
+/// musl's allocator returns freed memory by itself and has no such call.
 pub fn release_free_memory() {
     // SAFETY: no arguments beyond the pad; only acts on free memory.
-    unsafe { libc::malloc_trim(0) };
+    #[cfg(target_env = "gnu")]
+    unsafe {
+        libc::malloc_trim(0)
+    };
 }

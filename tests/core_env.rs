@@ -150,3 +150,33 @@ fn double_dash_inspect_runs_a_program_called_inspect() {
         .expect("inspect --json prints JSON");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A closed stdin or stdout reaches the program as /dev/null: hardinit
+/// fills the numbers before it opens anything of its own (its signalfd
+/// would otherwise take fd 0 and the program would start without a stdin).
+#[test]
+fn closed_standard_descriptors_reach_the_program_as_dev_null() {
+    // Hardened (the child checks itself) and --unconfined (nothing to check).
+    for mode in [&[][..], &["--unconfined"][..]] {
+        // A shell closes 0 and 1 and execs hardinit.
+        let mut cmd = std::process::Command::new("sh");
+        cmd.args(["-c", "exec \"$0\" \"$@\" <&- >&-"])
+            .arg(bin())
+            .args(["--seccomp", "unconfined", "--log-format", "raw", "-s"])
+            .args(mode)
+            // What the program got (a shell would move 0 and 1 around for
+            // its own redirections before anything could look).
+            .args([
+                "--",
+                "python3",
+                "-c",
+                "import os, sys; sys.stderr.write(''.join(os.readlink(f'/proc/self/fd/{fd}') + '\\n' for fd in (0, 1)))",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let out = output_of(cmd);
+        assert_eq!(out.code, Some(0), "{mode:?}: {out:?}");
+        let lines: Vec<&str> = out.stderr.lines().collect();
+        assert_eq!(lines, ["/dev/null", "/dev/null"], "{mode:?}: {out:?}");
+    }
+}
