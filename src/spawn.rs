@@ -317,6 +317,10 @@ impl Child<'_> {
     }
 }
 
+/// The child's buffer for its own /proc/self/status (about 1.5 KiB, plus
+/// 11 bytes per supplementary group).
+pub const STATUS_MAX: usize = 8192;
+
 /// Stack of a child that shares our memory: its path (the steps in
 /// `run_child`, plain syscalls, 12 KiB of buffers for its self-check)
 /// needs a small part of it.
@@ -338,6 +342,16 @@ fn spawn_shared(child: &Child) -> Result<libc::pid_t, Errno> {
         let child = unsafe { &*(arg as *const Child) };
         child.run()
     }
+    if child.check.is_some() {
+        // The child drops privileges while it still shares our memory. Made
+        // non-dumpable, that memory cannot be reached through it by ptrace
+        // or process_vm_writev from a process of the same uid that could
+        // attach to the child once its capabilities are gone (our own
+        // capabilities are still all there). The flag belongs to the
+        // memory, so PID 1 keeps it; the program gets a memory of its own,
+        // and its own flag, at execve. A uid change sets it the same way.
+        sys::prctl(libc::PR_SET_DUMPABLE, 0)?;
+    }
     let mut stack = vec![0u8; SHARED_STACK];
     // The stack grows down: pass its (16-byte aligned) top.
     let top = (stack.as_mut_ptr() as usize + SHARED_STACK) & !15;
@@ -352,11 +366,10 @@ fn spawn_shared(child: &Child) -> Result<libc::pid_t, Errno> {
             child as *const Child as *mut libc::c_void,
         )
     };
+    // Before freeing the stack, which may set errno again.
+    let result = if pid < 0 { Err(Errno::last()) } else { Ok(pid) };
     drop(stack);
-    if pid < 0 {
-        return Err(Errno::last());
-    }
-    Ok(pid)
+    result
 }
 
 impl Started {
@@ -504,14 +517,33 @@ fn read_blob(fd: RawFd) -> String {
 }
 
 /// The child's half of a self-check difference: the record, then the two
-/// texts, length-prefixed. Far below the pipe's capacity: never blocks.
+/// texts, length-prefixed. A sharing child's parent is suspended until it
+/// exits, so nobody drains the pipe meanwhile, and a pipe can be as small
+/// as one page (a user over pipe-user-pages-soft): the write end goes
+/// non-blocking and what does not fit is dropped (PID 1 then names the
+/// fields it could not read as missing). The 8-byte record always fits.
 fn report_mismatch(fd: RawFd, status: &[u8], limits: &[u8]) {
+    let _ = sys::set_nonblocking(fd, true);
     report(fd, Step::SelfCheck, Errno::from_raw(0));
     for text in [status, limits] {
         let text = &text[..text.len().min(BLOB_MAX)];
-        let _ = sys::write_all(fd, &(text.len() as u32).to_ne_bytes());
-        let _ = sys::write_all(fd, text);
+        if !(write_now(fd, &(text.len() as u32).to_ne_bytes()) && write_now(fd, text)) {
+            return;
+        }
     }
+}
+
+/// Write all of `buf` to a non-blocking `fd` with write(2) alone (the
+/// profile guarantees write, not poll); false once the pipe is full.
+fn write_now(fd: RawFd, mut buf: &[u8]) -> bool {
+    while !buf.is_empty() {
+        match sys::write(fd, buf) {
+            Ok(n) => buf = &buf[n..],
+            Err(Errno::EINTR) => {}
+            Err(_) => return false,
+        }
+    }
+    true
 }
 
 fn report(fd: RawFd, step: Step, errno: Errno) {
@@ -683,14 +715,26 @@ fn run_child(
     // step, compared with the plan without allocating. A difference goes
     // to PID 1 as text; the program never starts.
     if let (Some(expect), Some(fd)) = (check, status_fd) {
-        let mut status = [0u8; 8192];
+        let mut status = [0u8; STATUS_MAX];
         let n = step(Step::SelfCheck, sys::read_all(fd, &mut status))?;
         let mut limits = [0u8; 4096];
         let m = match limits_fd {
             Some(fd) => step(Step::SelfCheck, sys::read_all(fd, &mut limits))?,
             None => 0,
         };
-        let status_text = std::str::from_utf8(&status[..n]).unwrap_or("");
+        // A full buffer may have cut the text: fail closed rather than
+        // compare half of it (`Plan::verify` sends long group lists to the
+        // stopping path, where PID 1 reads any length).
+        if n == status.len() || m == limits.len() {
+            return Err((Step::SelfCheck, Errno::E2BIG));
+        }
+        // The first line is `Name:`, the command name as raw bytes (not
+        // always UTF-8); every other line is ASCII and none is compared.
+        let after_name = status[..n]
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(n, |i| i + 1);
+        let status_text = std::str::from_utf8(&status[after_name..n]).unwrap_or("");
         let limits_text = std::str::from_utf8(&limits[..m]).unwrap_or("");
         if !(crate::report::matches(expect, status_text)
             && crate::report::limits_match(&c.rlimits, limits_text))

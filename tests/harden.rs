@@ -815,3 +815,23 @@ fn supplementary_groups_of_root_never_reach_a_user() {
         assert_eq!(st.ids("Groups"), *want, "{flags:?}");
     }
 }
+
+/// A group list too long for the child's own check (its status text would
+/// not fit the buffer it reads into) is verified by PID 1 instead: the
+/// program runs with every group, and a wrong plan would still be caught.
+#[test]
+fn a_long_group_list_is_verified_too() {
+    if !can_be_pid1() {
+        return;
+    }
+    let groups: Vec<String> = (1000..1600).map(|g| g.to_string()).collect();
+    let list = groups.join(",");
+    let (out, st) = child_status(&["--user", "10001", "--groups", &list], &[]);
+    let mut got: Vec<String> = st
+        .get("Groups")
+        .split_whitespace()
+        .map(str::to_string)
+        .collect();
+    got.sort();
+    assert_eq!(got, groups, "{out:?}");
+}
