@@ -26,27 +26,46 @@ pub fn empty_sigset() -> libc::sigset_t {
     }
 }
 
+/// A signal set as the kernel reads it: bit N-1 of the first 64 bits for
+/// signal N. Written directly because musl's sigaddset refuses 32-34 (it
+/// reserves them for itself), and those are forwarded like any other.
 pub fn sigset_of(signals: impl Iterator<Item = i32>) -> libc::sigset_t {
     let mut set = empty_sigset();
-    for sig in signals {
-        // SAFETY: set is initialised; sig is within 1..=64 (EINVAL otherwise, harmless).
-        unsafe { libc::sigaddset(&mut set, sig) };
+    let mut bits = 0u64;
+    for sig in signals.filter(|s| (1..=64).contains(s)) {
+        bits |= 1 << (sig - 1);
     }
+    // SAFETY: sigset_t is at least 8 bytes and 8-aligned with glibc and musl.
+    unsafe { *(&mut set as *mut libc::sigset_t as *mut u64) = bits };
     set
+}
+
+/// rt_sigprocmask itself: musl's sigprocmask hides its reserved signals
+/// (32-34) from the old mask, and the child must get exactly what we got.
+fn sigprocmask(
+    how: libc::c_int,
+    set: *const libc::sigset_t,
+    old: *mut libc::sigset_t,
+) -> SysResult<()> {
+    // SAFETY: set and old are null or valid sigset_t pointers; the kernel
+    // reads and writes the first 8 bytes (the size passed).
+    let rc = unsafe { libc::syscall(libc::SYS_rt_sigprocmask, how, set, old, 8usize) };
+    if rc < 0 {
+        Err(Errno::last())
+    } else {
+        Ok(())
+    }
 }
 
 /// Block `set`, returning the mask that was in force before.
 pub fn block_signals(set: &libc::sigset_t) -> SysResult<libc::sigset_t> {
     let mut old = empty_sigset();
-    // SAFETY: both pointers are to valid sigset_t values.
-    check(unsafe { libc::sigprocmask(libc::SIG_BLOCK, set, &mut old) })?;
+    sigprocmask(libc::SIG_BLOCK, set, &mut old)?;
     Ok(old)
 }
 
 pub fn set_sigmask(set: &libc::sigset_t) -> SysResult<()> {
-    // SAFETY: set points to a valid sigset_t; the old mask is not wanted.
-    check(unsafe { libc::sigprocmask(libc::SIG_SETMASK, set, std::ptr::null_mut()) })?;
-    Ok(())
+    sigprocmask(libc::SIG_SETMASK, set, std::ptr::null_mut())
 }
 
 /// Install `handler` (SIG_IGN/SIG_DFL) for `sig`, returning the old action.

@@ -475,7 +475,8 @@ fn terminal_use_keeps_working() {
         unsafe {
             let fd = libc::open(urandom.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
             let mut count: libc::c_int = 0;
-            let rc = errno_of(libc::ioctl(fd, 0x8004_5200, &mut count).into());
+            // The request type is the C library's (glibc: c_ulong, musl: c_int).
+            let rc = errno_of(libc::ioctl(fd, 0x8004_5200_u32 as _, &mut count).into());
             libc::close(fd);
             rc
         }
