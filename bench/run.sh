@@ -75,6 +75,20 @@ if "$H" --log-format raw -s -- /bin/true >/dev/null 2>&1; then
 else
     SECCOMP_NOTE="hardened = drop ALL caps + no-new-privs, --seccomp unconfined (the default profile is not built into this tree yet)"
 fi
+# The musl build, as Dockerfile.example ships it, when the target can be had.
+MUSL=x86_64-unknown-linux-musl
+if [[ $(uname -m) == x86_64 ]] &&
+    { rustup target list --installed 2>/dev/null | grep -qx "$MUSL" || rustup target add "$MUSL" >&2; }; then
+    log "building hardinit (release) for $MUSL"
+    (cd "$ROOT" && cargo build -q --release --target "$MUSL" --target-dir "$ROOT/target/bench" --bin hardinit)
+    HM="$ROOT/target/bench/$MUSL/release/hardinit"
+    INITS+=(
+        "hardinit musl raw --unconfined|$HM --log-format raw --unconfined"
+        "hardinit musl mozlog hardened+seccomp|$HM --log-format mozlog"
+    )
+else
+    log "no $MUSL target: the musl rows are left out"
+fi
 name_of() { echo "${1%%|*}"; }
 cmd_of() { echo "${1#*|}"; }
 
@@ -85,7 +99,7 @@ echo "# hardinit benchmark"
 echo
 echo "$(date -u +%Y-%m-%d) · $(nproc) cores · $(uname -sr) · $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//') · static release build · load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-echo "$SECCOMP_NOTE."
+echo "$SECCOMP_NOTE. \"musl\" rows: the same code built for $MUSL (static-pie, as Dockerfile.example builds it); the others: glibc with crt-static."
 echo
 
 # --- 1. start-up overhead ----------------------------------------------------
