@@ -193,6 +193,13 @@ fn an_inherited_ignored_sigchld_does_not_hang_hardinit() {
 
 #[test]
 fn grace_gives_up_on_processes_outside_the_group_when_not_pid1() {
+    // The leftover leaves the program's process group (setsid) before the
+    // program exits: a fifo hand-shake, so SIGTERM to the group cannot win
+    // the race and kill it first. It prints its pid and lets go of the
+    // output pipes (or collecting the output would wait for it).
+    let script = r#"f=$(mktemp -u); mkfifo "$f"
+setsid sh -c 'echo $$ > "$0"; exec sleep 30' "$f" </dev/null >/dev/null 2>&1 &
+read pid < "$f"; rm -f "$f"; echo "leftover $pid" >&2; exit 0"#;
     let out = Run::new(&[
         "-s",
         "--grace",
@@ -204,10 +211,24 @@ fn grace_gives_up_on_processes_outside_the_group_when_not_pid1() {
         "--",
         "sh",
         "-c",
-        "setsid sleep 30 & exit 0",
+        script,
     ])
     .output_within(Duration::from_secs(20));
+    let leftover: Option<i32> = out
+        .stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("leftover ")?.trim().parse().ok());
+    if let Some(pid) = leftover {
+        // SAFETY: kill has no memory arguments; the pid is the test's own sleep.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
     assert_eq!(out.code, Some(0), "{out:?}");
+    assert!(leftover.is_some(), "{out:?}");
+    assert!(
+        out.stderr
+            .contains("leftover processes remain after SIGKILL"),
+        "{out:?}"
+    );
     assert!(
         out.elapsed < Duration::from_secs(5),
         "took {:?}",
