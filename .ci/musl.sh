@@ -10,7 +10,7 @@ target=x86_64-unknown-linux-musl
 [ "$(uname -m)" = x86_64 ] || { echo "MUSL SUITE SKIPPED: not an x86_64 machine"; exit 0; }
 installed=false
 for attempt in 1 2 3; do
-  if rustup target list --installed | grep -qx "$target" || rustup target add "$target"; then
+  if rustup target list --installed | grep -qx "$target" || timeout 600 rustup target add "$target"; then
     installed=true
     break
   fi
