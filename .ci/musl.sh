@@ -21,14 +21,4 @@ if ! $installed; then
   exit 0
 fi
 cargo test --target "$target"
-cargo build --release --target "$target"
-bin="target/$target/release/hardinit"
-info=$(file -L "$bin")
-echo "$info"
-echo "size: $(stat -c %s "$bin") bytes"
-case "$info" in
-  *"statically linked"*|*"static-pie linked"*) ;;
-  *) echo "FAIL: $bin is not statically linked"; exit 1 ;;
-esac
-"$bin" --version
-echo "musl check passed"
+bash .ci/static-check.sh "$target"

@@ -536,10 +536,9 @@ mod tests {
 
     const SAMPLE: &str = "Name:\tsh\nPid:\t42\nUid:\t10001\t10001\t10001\t10001\nGid:\t10001\t10001\t10001\t10001\nGroups:\t50 \nCapInh:\t0000000000000400\nCapPrm:\t0000000000000400\nCapEff:\t0000000000000400\nCapBnd:\t0000000000000400\nCapAmb:\t0000000000000400\nNoNewPrivs:\t1\nSeccomp:\t2\nSeccomp_filters:\t1\n";
 
-    #[test]
-    fn verify_agrees_and_names_each_difference() {
-        let st = Status::parse(SAMPLE);
-        let mut want = Expected {
+    /// The plan SAMPLE fulfils in every field.
+    fn sample_plan() -> Expected {
+        Expected {
             cap_inh: Some(1 << 10),
             cap_prm: Some(1 << 10),
             cap_eff: Some(1 << 10),
@@ -550,7 +549,13 @@ mod tests {
             uid: Some(10001),
             gid: Some(10001),
             groups: Some(vec![50]),
-        };
+        }
+    }
+
+    #[test]
+    fn verify_agrees_and_names_each_difference() {
+        let st = Status::parse(SAMPLE);
+        let mut want = sample_plan();
         assert_eq!(verify(&want, &st), Vec::<String>::new());
         want.cap_eff = Some(0);
         want.uid = Some(0);
@@ -597,18 +602,7 @@ mod tests {
         }
         texts.push(SAMPLE.replace("Groups:\t50 ", "Groups:\t50 60"));
         texts.push(SAMPLE.replace("Groups:\t50 ", "Groups:\t60 50"));
-        let full = Expected {
-            cap_inh: Some(1 << 10),
-            cap_prm: Some(1 << 10),
-            cap_eff: Some(1 << 10),
-            cap_bnd: Some(1 << 10),
-            cap_amb: Some(1 << 10),
-            no_new_privs: Some(true),
-            seccomp_filters: Some(1),
-            uid: Some(10001),
-            gid: Some(10001),
-            groups: Some(vec![50]),
-        };
+        let full = sample_plan();
         let mut expects = vec![full.clone(), Expected::default()];
         let other = Expected {
             cap_eff: Some(0),

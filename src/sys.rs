@@ -190,24 +190,22 @@ pub fn read_all(fd: RawFd, buf: &mut [u8]) -> SysResult<usize> {
 /// this makes three or four. Invalid UTF-8 is replaced.
 pub fn read_text(path: &str) -> SysResult<String> {
     let path = std::ffi::CString::new(path).map_err(|_| Errno::EINVAL)?;
-    // SAFETY: path is a valid C string.
-    let fd = check(unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) })?;
+    let fd = open_read(&path)?;
     let mut buf = vec![0u8; 4096];
     let mut len = 0;
+    // read_all stops at EOF or a full buffer; only a full one needs more room.
     let result = loop {
-        if len == buf.len() {
-            buf.resize(len * 2, 0);
-        }
-        match read(fd, &mut buf[len..]) {
-            Ok(0) => break Ok(()),
-            Ok(n) => len += n,
-            Err(Errno::EINTR) => {}
+        match read_all(fd, &mut buf[len..]) {
+            Ok(n) if len + n == buf.len() => {
+                len = buf.len();
+                buf.resize(len * 2, 0);
+            }
+            Ok(n) => break Ok(len + n),
             Err(e) => break Err(e),
         }
     };
     close(fd);
-    result?;
-    buf.truncate(len);
+    buf.truncate(result?);
     Ok(String::from_utf8(buf)
         .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }

@@ -6,6 +6,8 @@
 //! deadline, and each server is joined (woken by a connect if it is still
 //! waiting in accept) before its test returns.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::net::{UnixListener, UnixStream};
@@ -360,7 +362,7 @@ fn unix_socket_with_full_backlog_times_out() {
         .stdout(Stdio::piped())
         .spawn()
     else {
-        eprintln!("skipped: python3 is not available");
+        common::skip("python3 is not available");
         return;
     };
     let mut ready = [0u8; 6];
@@ -423,20 +425,26 @@ fn request_headers_reach_the_server() {
     }
 }
 
-#[test]
-fn localhost_means_loopback() {
-    let server = Server::tcp("127.0.0.1:0", ok_with("ok"));
+/// A server bound to `bind`, probed as `http://HOST:PORT/`: healthy, and
+/// the request names HOST:PORT in its Host header.
+fn probe_as_host(bind: &str, host: &str) {
+    let server = Server::tcp(bind, ok_with("ok"));
     let port = server.url.rsplit(':').next().expect("port").to_owned();
-    assert_healthy(&probe(&[&format!("http://localhost:{port}/")]));
+    assert_healthy(&probe(&[&format!("http://{host}:{port}/")]));
     assert!(server
         .request()
-        .contains(&format!("\r\nHost: localhost:{port}\r\n")));
+        .contains(&format!("\r\nHost: {host}:{port}\r\n")));
+}
+
+#[test]
+fn localhost_means_loopback() {
+    probe_as_host("127.0.0.1:0", "localhost");
 }
 
 #[test]
 fn ipv6_loopback() {
     if TcpListener::bind("[::1]:0").is_err() {
-        eprintln!("skipped: no IPv6 loopback in this environment");
+        common::skip("no IPv6 loopback in this environment");
         return;
     }
     let server = Server::tcp("[::1]:0", ok_with("ok"));
@@ -444,12 +452,7 @@ fn ipv6_loopback() {
     assert_healthy(&probe(&[&format!("{}/x", server.url)]));
     assert!(server.request().starts_with("GET /x HTTP/1.1\r\n"));
     // The same address written out in full.
-    let server = Server::tcp("[::1]:0", ok_with("ok"));
-    let port = server.url.rsplit(':').next().expect("port").to_owned();
-    assert_healthy(&probe(&[&format!("http://[0:0:0:0:0:0:0:1]:{port}/")]));
-    assert!(server
-        .request()
-        .contains(&format!("\r\nHost: [0:0:0:0:0:0:0:1]:{port}\r\n")));
+    probe_as_host("[::1]:0", "[0:0:0:0:0:0:0:1]");
 }
 
 #[test]
