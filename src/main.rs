@@ -10,6 +10,7 @@
 mod caps;
 mod cli;
 mod events;
+#[cfg(feature = "health")]
 mod health;
 mod landlock;
 mod learn;
@@ -72,7 +73,15 @@ fn run(args: Vec<OsString>) -> u8 {
     // Subcommands that start no program and need no signal set-up.
     if !tini {
         match word {
+            #[cfg(feature = "health")]
             b"health" => return health::run(&args[2..]),
+            #[cfg(not(feature = "health"))]
+            b"health" => {
+                // 2, as for bad arguments: Docker counts it as unhealthy,
+                // and the reason says what to change.
+                eprintln!("hardinit health: this binary was built without the probe (cargo feature \"health\")");
+                return 2;
+            }
             b"inspect" => return inspect(&args[2..]),
             _ => {}
         }

@@ -5,6 +5,10 @@
 //! the server. Every server thread has socket timeouts, every probe a kill
 //! deadline, and each server is joined (woken by a connect if it is still
 //! waiting in accept) before its test returns.
+//!
+//! The probe is the cargo feature `health` (a default); a build without it
+//! is tested by tests/health_left_out.rs.
+#![cfg(feature = "health")]
 
 mod common;
 
