@@ -240,6 +240,12 @@ fn with_inherited(
             if libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut()) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
+            // Exactly `ignored`: whatever this test process inherited
+            // (nohup ignores SIGHUP) goes back to the default first. The
+            // kernel refuses KILL and STOP, glibc its reserved 32 and 33.
+            for s in 1..=64 {
+                libc::signal(s, libc::SIG_DFL);
+            }
             for s in &ignored {
                 if libc::signal(*s, libc::SIG_IGN) == libc::SIG_ERR {
                     return Err(std::io::Error::last_os_error());
