@@ -117,6 +117,20 @@ pub struct Expected {
     pub groups: Option<Vec<u32>>,
 }
 
+impl Expected {
+    /// The capability sets by their /proc/PID/status field names, for the
+    /// two checks of them (`report::verify`, `report::matches`).
+    pub fn caps(&self) -> [(&'static str, Option<Mask>); 5] {
+        [
+            ("CapInh", self.cap_inh),
+            ("CapPrm", self.cap_prm),
+            ("CapEff", self.cap_eff),
+            ("CapBnd", self.cap_bnd),
+            ("CapAmb", self.cap_amb),
+        ]
+    }
+}
+
 pub struct Exec {
     pub path: CString,
     pub argv: Vec<CString>,

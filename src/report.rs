@@ -94,13 +94,7 @@ pub fn verify(expect: &Expected, st: &Status) -> Vec<String> {
         st.get(key)
             .is_some_and(|v| u64::from_str_radix(v, 16).is_ok())
     };
-    let caps = [
-        ("CapInh", expect.cap_inh),
-        ("CapPrm", expect.cap_prm),
-        ("CapEff", expect.cap_eff),
-        ("CapBnd", expect.cap_bnd),
-        ("CapAmb", expect.cap_amb),
-    ];
+    let caps = expect.caps();
     for (key, want) in caps {
         if let Some(want) = want {
             let got = st.cap(key);
@@ -177,13 +171,7 @@ pub fn matches(expect: &Expected, text: &str) -> bool {
     let hex = |key: &str| field(key).and_then(|v| u64::from_str_radix(v, 16).ok());
     let num = |key: &str| field(key).and_then(|v| v.parse::<u32>().ok());
     let counts_filters = counts_filters(field("Seccomp"), field("Seccomp_filters"));
-    let caps = [
-        ("CapInh", expect.cap_inh),
-        ("CapPrm", expect.cap_prm),
-        ("CapEff", expect.cap_eff),
-        ("CapBnd", expect.cap_bnd),
-        ("CapAmb", expect.cap_amb),
-    ];
+    let caps = expect.caps();
     let ids_are = |key: &str, want: u32| {
         field(key).is_some_and(|v| {
             v.split_whitespace().count() == 4

@@ -105,21 +105,16 @@ fn read_only_denies_writes_outside_the_writable_set() {
     let script = format!(
         "mv {existing} {existing}.moved; echo mv=$?; rm -f {existing}; echo rm=$?; echo data > {w}/f && cat {w}/f"
     );
-    let out = Run::new(&[
-        "--log-format",
-        "raw",
-        "--read-only",
-        "--writable",
-        &w,
-        "--",
-        "sh",
-        "-c",
-        &script,
-    ])
-    .output();
+    let out = read_only(&["--writable", &w], &["sh", "-c", &script]);
     assert_eq!(out.stdout, "mv=1\nrm=1\ndata\n", "{out:?}");
     assert!(out.stderr.contains("Permission denied"), "{}", out.stderr);
     assert!(Path::new(&existing).exists());
+}
+
+/// `hardinit --log-format raw --read-only FLAGS -- COMMAND`, run to its end.
+fn read_only(flags: &[&str], command: &[&str]) -> Output {
+    let head = ["--log-format", "raw", "--read-only"];
+    Run::new(&[&head[..], flags, &["--"], command].concat()).output()
 }
 
 #[test]
@@ -135,33 +130,13 @@ fn real_programs_keep_working_read_only() {
                 t = threading.Thread(target=srv.handle_request); t.start()\n\
                 r = urllib.request.urlopen(f'http://127.0.0.1:{srv.server_address[1]}/')\n\
                 t.join(); print(r.status, subprocess.run(['echo', 'sub'], capture_output=True, text=True).stdout.strip())";
-    let out = Run::new(&[
-        "--log-format",
-        "raw",
-        "--read-only",
-        "--writable",
-        &w,
-        "--",
-        "python3",
-        "-c",
-        code,
-    ])
-    .output();
+    let out = read_only(&["--writable", &w], &["python3", "-c", code]);
     assert_eq!(
         (out.code, out.stdout.as_str()),
         (Some(0), "200 sub\n"),
         "{out:?}"
     );
-    let out = Run::new(&[
-        "--log-format",
-        "raw",
-        "--read-only",
-        "--",
-        "sh",
-        "-c",
-        "ls / >/dev/null && echo ok | cat",
-    ])
-    .output();
+    let out = read_only(&[], &["sh", "-c", "ls / >/dev/null && echo ok | cat"]);
     assert_eq!(out.stdout, "ok\n", "{out:?}");
 }
 
